@@ -1,0 +1,11 @@
+module github.com/weirstream/weir
+
+go 1.26.8
+
+require (
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
+	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/text v0.14.0
+)
+
+require github.com/robfig/cron/v3 v3.0.1 // indirect

@@ -1,0 +1,63 @@
+package spec
+
+import (
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// KasprTask runs a pipeline once at start, or on an interval or cron
+// schedule.
+type KasprTask struct {
+	Object `yaml:",inline"`
+	Spec   KasprTaskSpec `yaml:"spec"`
+}
+
+// KasprTaskSpec is the desired behaviour of a task.
+type KasprTaskSpec struct {
+	Name        string        `yaml:"name"`
+	Description string        `yaml:"description,omitempty"`
+	OnLeader    bool          `yaml:"onLeader"`
+	Schedule    *TaskSchedule `yaml:"schedule,omitempty"`
+	Processors  *Processors   `yaml:"processors"`
+}
+
+// TaskSchedule says when a task runs: exactly one of Interval and Cron.
+type TaskSchedule struct {
+	Interval Duration `yaml:"interval,omitempty"`
+	Cron     string   `yaml:"cron,omitempty"`
+	Timezone string   `yaml:"timezone,omitempty"`
+}
+
+// cronParser reads standard five-field cron expressions and descriptors such
+// as @daily and @every 5m.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+func (c *checker) checkTask(t *KasprTask) {
+	if s := t.Spec.Schedule; s != nil {
+		const path = "spec.schedule"
+		switch {
+		case s.Interval != "" && s.Cron != "":
+			c.add(t, path+".cron", "schedule sets both interval and cron: use one")
+		case s.Interval == "" && s.Cron == "":
+			c.add(t, path, "schedule is empty: set interval or cron, or leave schedule out to run once at start")
+		case s.Interval != "":
+			c.checkDuration(t, path+".interval", s.Interval)
+		default:
+			if strings.HasPrefix(strings.TrimSpace(s.Cron), "TZ=") || strings.HasPrefix(strings.TrimSpace(s.Cron), "CRON_TZ=") {
+				c.add(t, path+".cron", "set the time zone with schedule.timezone, not in the expression")
+			} else if _, err := cronParser.Parse(s.Cron); err != nil {
+				c.add(t, path+".cron", "not a valid cron expression (minute hour day-of-month month day-of-week, or @daily and the like): %v", err)
+			}
+		}
+		if s.Timezone != "" {
+			if s.Cron == "" {
+				c.add(t, path+".timezone", "timezone applies to cron schedules only")
+			} else if _, err := time.LoadLocation(s.Timezone); err != nil {
+				c.add(t, path+".timezone", "unknown time zone %q: use an IANA name such as \"Europe/Paris\" or \"UTC\"", s.Timezone)
+			}
+		}
+	}
+	c.checkProcessors(t, "spec.processors", t.Spec.Processors)
+}
