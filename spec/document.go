@@ -191,11 +191,16 @@ func plainKey(k string) bool {
 }
 
 type converter struct {
-	doc    *document
-	errs   *errorList
-	count  int
-	failed bool
+	doc       *document
+	errs      *errorList
+	count     int
+	depth     int
+	expanding map[*yaml.Node]bool // anchors being expanded, to catch an alias inside its own anchor
+	failed    bool
 }
+
+// maxDepth bounds nesting; manifests are a few levels deep.
+const maxDepth = 100
 
 func (c *converter) fail(n *yaml.Node, path, format string, args ...any) {
 	c.failed = true
@@ -209,6 +214,12 @@ func (c *converter) convert(n *yaml.Node, path, parent string) any {
 		c.failed = true
 		return nil
 	}
+	if c.depth >= maxDepth {
+		c.fail(n, path, "nested more than %d levels deep", maxDepth)
+		return nil
+	}
+	c.depth++
+	defer func() { c.depth-- }()
 	if _, seen := c.doc.nodes[path]; !seen {
 		c.doc.nodes[path] = n
 		if path != "" {
@@ -220,6 +231,15 @@ func (c *converter) convert(n *yaml.Node, path, parent string) any {
 		if n.Alias == nil {
 			return nil
 		}
+		if c.expanding[n.Alias] {
+			c.fail(n, path, "alias *%s is used inside its own anchor", n.Value)
+			return nil
+		}
+		if c.expanding == nil {
+			c.expanding = map[*yaml.Node]bool{}
+		}
+		c.expanding[n.Alias] = true
+		defer delete(c.expanding, n.Alias)
 		return c.convert(n.Alias, path, parent)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -153,7 +154,7 @@ func (l *loader) decode(d *document) Resource {
 	case KindJoin:
 		r = &KasprJoin{}
 	}
-	if err := d.root.Decode(r); err != nil && valid {
+	if err := decodeInto(d.root, r); err != nil && valid {
 		// The schema and the Go types disagree: a weir bug, said plainly.
 		l.errs.add(d.pos(""), "", "cannot decode %s: %v", k, err)
 		return nil
@@ -260,4 +261,15 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// decodeInto decodes a node tree into a typed resource, turning a panic in
+// the YAML library into an error.
+func decodeInto(n *yaml.Node, r Resource) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	return n.Decode(r)
 }

@@ -1,0 +1,34 @@
+# weir's build, test and lint. `make build` is also what the Dockerfile runs.
+
+GO          ?= go
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build test lint crds fuzz clean
+
+all: build
+
+# cgo stays on: the librdkafka client links librdkafka statically through cgo.
+build:
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/weir ./cmd/weir
+
+# The one test command: README and CI run exactly this.
+test: lint
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt: not formatted: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Regenerate the checked-in CRDs from the schemas.
+crds:
+	$(GO) run ./cmd/weir crds --out schemas/crds
+
+fuzz:
+	$(GO) test ./spec -run '^$$' -fuzz FuzzLoad -fuzztime 2m
+
+clean:
+	rm -rf bin
