@@ -122,8 +122,12 @@ func (a *KasprApp) ID() string { return a.Metadata.Name + "-app" }
 
 func (c *checker) checkAppSpec(a *KasprApp) {
 	s := &a.Spec
-	if s.TLS != nil && (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
-		c.add(a, "spec.tls", "certFile and keyFile go together: set both for mutual TLS, or neither")
+	if t := s.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		set, missing := "certFile", "keyFile"
+		if t.CertFile == "" {
+			set, missing = missing, set
+		}
+		c.add(a, "spec.tls."+set, "%s needs %s beside it for mutual TLS", set, missing)
 	}
 	cfg := &s.Config
 	c.checkDuration(a, "spec.config.codeTimeout", cfg.CodeTimeout)

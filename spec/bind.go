@@ -60,7 +60,7 @@ func (l *loader) appOf(r Resource, byName map[string]*App, names []string) *App 
 	case labelled:
 		known := ""
 		if len(names) > 0 {
-			known = "; the apps are " + quoteList(names)
+			known = "; the apps are " + joinQuoted(names, "and")
 		}
 		if hint := didYouMean(label, names); hint != "" {
 			known = hint
@@ -71,7 +71,7 @@ func (l *loader) appOf(r Resource, byName map[string]*App, names []string) *App 
 	case len(names) == 0:
 		l.errs.add(o.Pos("metadata"), "metadata", "%s %q belongs to no app: there is no KasprApp to bind it to", o.Kind, o.Name())
 	default:
-		l.errs.add(o.Pos("metadata"), "metadata", "%s %q belongs to no app: with several apps (%s) it needs the label %s", o.Kind, o.Name(), quoteList(names), AppLabel)
+		l.errs.add(o.Pos("metadata"), "metadata", "%s %q belongs to no app: with several apps (%s) it needs the label %s", o.Kind, o.Name(), joinQuoted(names, "and"), AppLabel)
 	}
 	return nil
 }

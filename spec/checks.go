@@ -59,20 +59,35 @@ func (l *loader) checkApp(a *App) {
 
 // checkProcess checks what must hold across the apps of one process.
 func (l *loader) checkProcess(b *Bundle) {
+	const path = "spec.config.webPort"
 	ports := map[int]*App{}
 	for _, a := range b.Apps {
 		port := a.App.Spec.Config.WebPort
-		if prev, dup := ports[port]; dup {
-			const path = "spec.config.webPort"
-			l.errs.add(a.App.Pos(path), path, "web port %d is also used by app %q (%s); apps in one process need distinct webPort values", port, prev.Name(), prev.App.Pos(path))
+		prev, dup := ports[port]
+		if !dup {
+			ports[port] = a
 			continue
 		}
-		ports[port] = a
+		self, other := "", "at "+prev.App.Pos(path).String()
+		if !a.App.doc.has(path) {
+			self = " (the default: webPort is not set)"
+		}
+		if !prev.App.doc.has(path) {
+			other = "its default"
+		}
+		l.errs.add(a.App.Pos(path), path, "web port %d%s is also used by app %q (%s); apps in one process need distinct webPort values",
+			port, self, prev.Name(), other)
 	}
 }
 
+// add reports a problem with the field at path of r, unless the schema has
+// already reported one at, in or under that field.
 func (c *checker) add(r Resource, path, format string, args ...any) {
-	c.l.errs.add(r.Pos(path), path, format, args...)
+	d := r.object().doc
+	if d.shadowed(path) {
+		return
+	}
+	c.l.errs.add(d.errPos(path), path, format, args...)
 }
 
 // checkCode checks that a code block has exactly one language and, for Go,
@@ -178,7 +193,7 @@ func (c *checker) checkOperation(r Resource, path string, op *Operation) {
 func (c *checker) noTable(name string) string {
 	hint := didYouMean(name, c.tables)
 	if hint == "" && len(c.tables) > 0 {
-		hint = "; its tables are " + quoteList(c.tables)
+		hint = "; its tables are " + joinQuoted(c.tables, "and")
 	}
 	return "app " + quote(c.app.Name()) + " has no table named " + quote(name) + hint
 }

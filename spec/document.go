@@ -24,6 +24,9 @@ type document struct {
 	keys  map[string]*yaml.Node // field path -> key node, for mapping entries
 	up    map[string]string     // field path -> parent path
 	lines []string              // the file's lines, for code block columns
+
+	broken     bool     // the YAML had an error of its own (a duplicate key, a bad alias)
+	schemaErrs []string // field paths the schema reported errors at
 }
 
 // maxNodes bounds the work a document may cause, so that a small file of
@@ -69,9 +72,10 @@ func parseFile(f File, errs *errorList) []*document {
 			errs.add(nodePos(f.Name, root), "", "document too large: more than %d values (are aliases nested?)", maxNodes)
 			continue
 		}
-		if !c.failed {
-			docs = append(docs, d)
-		}
+		// A document with an error of its own is still kept, marked broken,
+		// so that other resources can refer to it without more errors.
+		d.broken = c.failed
+		docs = append(docs, d)
 	}
 }
 
@@ -88,15 +92,34 @@ func decodeNode(dec *yaml.Decoder, n *yaml.Node) (err error) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
 
-// splitYAMLError takes the line number out of a YAML library error.
+// yamlWords says the YAML library's commonest complaints in plainer words.
+var yamlWords = map[string]string{
+	"did not find expected ',' or ']'":                "a [ list is not closed: expected ',' or ']'",
+	"did not find expected ',' or '}'":                "a { mapping is not closed: expected ',' or '}'",
+	"did not find expected key":                       "expected a field name here: check the indentation",
+	"did not find expected '-' indicator":             "expected a list item (- ...) here: check the indentation",
+	"mapping values are not allowed in this context":  "unexpected ':': check the indentation, or quote a value that contains \": \"",
+	"found a tab character that violates indentation": "a tab is used for indentation: YAML indents with spaces",
+	"found character that cannot start any token":     "a value cannot start with this character: quote it",
+}
+
+// splitYAMLError takes the line number out of a YAML library error and
+// rewords the message. The library counts lines from 0 in its parser's
+// errors ("did not find expected ...") and from 1 in its scanner's.
 func splitYAMLError(err error) (int, string) {
 	msg := err.Error()
-	m := yamlLineRE.FindStringSubmatch(msg)
-	if m == nil {
-		return 0, msg
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
 	}
-	line, _ := strconv.Atoi(m[1])
-	return line, msg[len(m[0]):]
+	if strings.HasPrefix(msg, "did not find expected") {
+		line++
+	}
+	if words, ok := yamlWords[msg]; ok {
+		msg = words
+	}
+	return line, msg
 }
 
 func isNull(n *yaml.Node) bool {
@@ -121,6 +144,36 @@ func (d *document) pos(path string) Pos {
 		}
 	}
 	return nodePos(d.file, d.root)
+}
+
+// errPos returns where an error about the field at path is best shown: at
+// its key when it holds a mapping or a list, at its value when it is a plain
+// value.
+func (d *document) errPos(path string) Pos {
+	if n, ok := d.nodes[path]; ok && n.Line > 0 && n.Kind == yaml.ScalarNode {
+		return nodePos(d.file, n)
+	}
+	return d.keyPos(path)
+}
+
+// shadowed reports whether an error at path concerns a field the schema
+// already reported an error at, in, or under: one mistake is reported once.
+func (d *document) shadowed(path string) bool {
+	for _, s := range d.schemaErrs {
+		if within(path, s) || within(s, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether path is base or a field under it.
+func within(path, base string) bool {
+	if !strings.HasPrefix(path, base) {
+		return false
+	}
+	rest := path[len(base):]
+	return rest == "" || base == "" || rest[0] == '.' || rest[0] == '['
 }
 
 // keyPos returns the position of the key of the field at path, falling back
@@ -258,10 +311,11 @@ func (c *converter) convert(n *yaml.Node, path, parent string) any {
 }
 
 func (c *converter) mapping(n *yaml.Node, path string, m map[string]any) {
+	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
-			c.merge(v, path, m)
+			merges = append(merges, v)
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
@@ -277,6 +331,11 @@ func (c *converter) mapping(n *yaml.Node, path string, m map[string]any) {
 		}
 		c.doc.keys[kp] = k
 		m[key] = c.convert(v, kp, path)
+	}
+	// Merged fields never override written ones, wherever the merge key
+	// stands, so they are taken last.
+	for _, v := range merges {
+		c.merge(v, path, m)
 	}
 }
 

@@ -137,7 +137,7 @@ func (l *loader) decode(d *document) Resource {
 	if !ok {
 		return nil
 	}
-	valid := validateSchema(l.set, d, k, &l.errs)
+	valid := validateSchema(l.set, d, k, &l.errs) && !d.broken
 	l.applyDefaults(d, schemas.Root(k), l.set.Lookup(schemas.Root(k)), d.root, "")
 	var r Resource
 	switch k {

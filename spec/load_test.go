@@ -179,3 +179,21 @@ func TestSamplesValidate(t *testing.T) {
 		t.Fatalf("samples do not load together:\n%v", err)
 	}
 }
+
+func TestMergeKeysWrittenFieldsWin(t *testing.T) {
+	data, err := os.ReadFile("testdata/valid/yaml-anchors-and-merge-keys.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Parse(parseCase(data).files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topics := b.Apps[0].Agents[0].Spec.Output.Topics
+	if len(topics) != 3 {
+		t.Fatalf("want 3 output topics, got %d", len(topics))
+	}
+	if b, c := topics[1], topics[2]; b.Name != "orders-b" || b.Partitions != 6 || c.Name != "orders-c" || c.ValueSerializer != "string" || c.Predicate == nil {
+		t.Errorf("merged topics: %+v / %+v", b, c)
+	}
+}

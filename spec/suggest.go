@@ -61,7 +61,10 @@ func editDistance(a, b string) int {
 }
 
 // quoteList renders names as "a", "b" or "c".
-func quoteList(names []string) string {
+func quoteList(names []string) string { return joinQuoted(names, "or") }
+
+// joinQuoted renders names as "a", "b" <conj> "c".
+func joinQuoted(names []string, conj string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
 		q[i] = fmt.Sprintf("%q", n)
@@ -72,7 +75,7 @@ func quoteList(names []string) string {
 	case 1:
 		return q[0]
 	}
-	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+	return strings.Join(q[:len(q)-1], ", ") + " " + conj + " " + q[len(q)-1]
 }
 
 // splitList splits a comma-separated list, trimming blanks and dropping

@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,8 +49,8 @@ func (c *checker) checkTask(t *KasprTask) {
 		default:
 			if strings.HasPrefix(strings.TrimSpace(s.Cron), "TZ=") || strings.HasPrefix(strings.TrimSpace(s.Cron), "CRON_TZ=") {
 				c.add(t, path+".cron", "set the time zone with schedule.timezone, not in the expression")
-			} else if _, err := cronParser.Parse(s.Cron); err != nil {
-				c.add(t, path+".cron", "not a valid cron expression (minute hour day-of-month month day-of-week, or @daily and the like): %v", err)
+			} else if err := checkCron(s.Cron); err != nil {
+				c.add(t, path+".cron", "%v", err)
 			}
 		}
 		if s.Timezone != "" {
@@ -60,4 +62,29 @@ func (c *checker) checkTask(t *KasprTask) {
 		}
 	}
 	c.checkProcessors(t, "spec.processors", t.Spec.Processors)
+}
+
+var cronFields = []string{"minute", "hour", "day-of-month", "month", "day-of-week"}
+
+// checkCron parses a cron expression and, when it fails, names the field at
+// fault.
+func checkCron(expr string) error {
+	_, err := cronParser.Parse(expr)
+	if err == nil {
+		return nil
+	}
+	fields := strings.Fields(expr)
+	if len(fields) == len(cronFields) {
+		for i, f := range fields {
+			probe := slices.Repeat([]string{"*"}, len(cronFields))
+			probe[i] = f
+			if _, ferr := cronParser.Parse(strings.Join(probe, " ")); ferr != nil {
+				return fmt.Errorf("%s field %q of the cron expression is wrong: %v", cronFields[i], f, ferr)
+			}
+		}
+	}
+	if strings.HasPrefix(expr, "@") {
+		return fmt.Errorf("not a valid cron expression: %v (descriptors are @yearly, @monthly, @weekly, @daily, @hourly and @every <duration>)", err)
+	}
+	return fmt.Errorf("not a valid cron expression: %v; write five fields: minute hour day-of-month month day-of-week", err)
 }

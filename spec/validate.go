@@ -61,50 +61,59 @@ func (r *schemaReporter) report(ve *jsonschema.ValidationError) {
 	}
 	path := r.path(ve.InstanceLocation)
 	d := r.doc
+	defer func() { d.schemaErrs = append(d.schemaErrs, path) }()
 	switch k := ve.ErrorKind.(type) {
 	case *kind.Required:
 		for _, m := range k.Missing {
+			d.schemaErrs = append(d.schemaErrs, childPath(path, m))
 			r.errs.add(d.keyPos(path), path, "missing required field %q", m)
 		}
+		return
 	case *kind.AdditionalProperties:
 		known := r.properties(ve.SchemaURL)
 		for _, p := range k.Properties {
 			fp := childPath(path, p)
-			r.errs.add(d.keyPos(fp), path, "unknown field %q%s", p, didYouMean(p, known))
+			d.schemaErrs = append(d.schemaErrs, fp)
+			hint := didYouMean(p, known)
+			if hint == "" && len(known) > 0 {
+				hint = " (the fields here are " + strings.Join(known, ", ") + ")"
+			}
+			r.errs.add(d.keyPos(fp), path, "unknown field %q%s", p, hint)
 		}
+		return
 	case *kind.Type:
-		r.errs.add(d.pos(path), path, "expected %s, found %s", typeWords(k.Want), r.found(path))
+		r.errs.add(d.errPos(path), path, "expected %s, found %s", typeWords(k.Want), r.found(path))
 	case *kind.Enum:
 		r.enum(path, k)
 	case *kind.Const:
-		r.errs.add(d.pos(path), path, "expected %s, found %s", display(k.Want), r.found(path))
+		r.errs.add(d.errPos(path), path, "expected %s, found %s", display(k.Want), r.found(path))
 	case *kind.Pattern:
 		_, frag, _ := strings.Cut(ve.SchemaURL, "#")
 		want, ok := patternWords[frag]
 		if !ok {
 			want = "a value matching " + k.Want
 		}
-		r.errs.add(d.pos(path), path, "expected %s, found %s", want, r.found(path))
+		r.errs.add(d.errPos(path), path, "expected %s, found %s", want, r.found(path))
 	case *kind.MinLength:
 		if k.Got == 0 {
-			r.errs.add(d.pos(path), path, "must not be empty")
+			r.errs.add(d.errPos(path), path, "must not be empty")
 		} else {
-			r.errs.add(d.pos(path), path, "expected at least %d characters, found %d", k.Want, k.Got)
+			r.errs.add(d.errPos(path), path, "expected at least %d characters, found %d", k.Want, k.Got)
 		}
 	case *kind.MaxLength:
-		r.errs.add(d.pos(path), path, "expected at most %d characters, found %d", k.Want, k.Got)
+		r.errs.add(d.errPos(path), path, "expected at most %d characters, found %d", k.Want, k.Got)
 	case *kind.Minimum:
-		r.errs.add(d.pos(path), path, "expected at least %s, found %s", ratString(k.Want), ratString(k.Got))
+		r.errs.add(d.errPos(path), path, "expected at least %s, found %s", ratString(k.Want), ratString(k.Got))
 	case *kind.Maximum:
-		r.errs.add(d.pos(path), path, "expected at most %s, found %s", ratString(k.Want), ratString(k.Got))
+		r.errs.add(d.errPos(path), path, "expected at most %s, found %s", ratString(k.Want), ratString(k.Got))
 	case *kind.ExclusiveMinimum:
-		r.errs.add(d.pos(path), path, "expected more than %s, found %s", ratString(k.Want), ratString(k.Got))
+		r.errs.add(d.errPos(path), path, "expected more than %s, found %s", ratString(k.Want), ratString(k.Got))
 	case *kind.ExclusiveMaximum:
-		r.errs.add(d.pos(path), path, "expected less than %s, found %s", ratString(k.Want), ratString(k.Got))
+		r.errs.add(d.errPos(path), path, "expected less than %s, found %s", ratString(k.Want), ratString(k.Got))
 	case *kind.InvalidJsonValue:
-		r.errs.add(d.pos(path), path, "expected a JSON value, found %s", r.found(path))
+		r.errs.add(d.errPos(path), path, "expected a JSON value, found %s", r.found(path))
 	default:
-		r.errs.add(d.pos(path), path, "%s", ve.ErrorKind.LocalizedString(printer))
+		r.errs.add(d.errPos(path), path, "%s", ve.ErrorKind.LocalizedString(printer))
 	}
 }
 
@@ -115,14 +124,14 @@ func (r *schemaReporter) enum(path string, k *kind.Enum) {
 	}
 	got, isString := k.Got.(string)
 	if isString && got == "pickle" && slices.Contains(want, "json") {
-		r.errs.add(r.doc.pos(path), path, `serializer "pickle" is not supported: weir cannot run pickle, which needs a Python runtime and executes code from the data it reads; use json, raw or string`)
+		r.errs.add(r.doc.errPos(path), path, "serializer \"pickle\" is not supported: weir cannot run pickle, which needs a Python runtime and executes code from the data it reads; use %s", quoteList(want))
 		return
 	}
 	hint := ""
 	if isString {
 		hint = didYouMean(got, want)
 	}
-	r.errs.add(r.doc.pos(path), path, "expected one of %s, found %s%s", quoteList(want), r.found(path), hint)
+	r.errs.add(r.doc.errPos(path), path, "expected one of %s, found %s%s", quoteList(want), r.found(path), hint)
 }
 
 // path turns a schema instance location into a field path.

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -112,7 +113,11 @@ func (c *checker) checkRoutes(w *KasprWebView) {
 			break
 		}
 		if routeKey(other.Spec.Request.Method, other.Spec.Request.Path) == route {
-			c.add(w, path, "%s %s is already served by web view %q at %s", req.Method, req.Path, other.Spec.Name, other.Pos(path))
+			same := ""
+			if other.Spec.Request.Path != req.Path {
+				same = fmt.Sprintf(" as %s (paths that differ only in parameter names are one route)", other.Spec.Request.Path)
+			}
+			c.add(w, path, "%s %s is already served by web view %q at %s%s", req.Method, req.Path, other.Spec.Name, other.Pos(path), same)
 			return
 		}
 	}
