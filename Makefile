@@ -5,7 +5,7 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test lint crds fuzz clean
+.PHONY: all build test lint generate fuzz clean
 
 all: build
 
@@ -23,9 +23,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# Regenerate the checked-in CRDs from the schemas.
-crds:
+# Regenerate what is generated from the schemas: the CRDs and the bundled
+# schema editors fetch. Tests fail when these are out of date.
+generate:
 	$(GO) run ./cmd/weir crds --out schemas/crds
+	$(GO) run ./cmd/weir schema > schemas/weir.schema.json
 
 fuzz:
 	$(GO) test ./spec -run '^$$' -fuzz FuzzLoad -fuzztime 2m

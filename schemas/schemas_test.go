@@ -15,7 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var update = flag.Bool("update", false, "rewrite the checked-in CRDs under crds/")
+var update = flag.Bool("update", false, "rewrite the generated files: the CRDs under crds/ and weir.schema.json")
 
 // manifest is one resource of each kind that every schema form must accept,
 // with changes that each make it invalid.
@@ -617,11 +617,11 @@ func TestCRDsUpToDate(t *testing.T) {
 		}
 		old, err := os.ReadFile(path)
 		if err != nil {
-			t.Errorf("%v: run `make crds`", err)
+			t.Errorf("%v: run `make generate`", err)
 			continue
 		}
 		if !bytes.Equal(old, data) {
-			t.Errorf("schemas/%s is out of date with the schema files (%s): run `make crds`", path, firstDiff(old, data))
+			t.Errorf("schemas/%s is out of date with the schema files (%s): run `make generate`", path, firstDiff(old, data))
 		}
 	}
 	found, _ := filepath.Glob(filepath.Join("crds", "*"))
@@ -740,5 +740,28 @@ func TestSchemaFilesDocumented(t *testing.T) {
 		}
 		described(e.Name(), doc)
 		walk(e.Name()+"#", doc)
+	}
+}
+
+// TestBundleAllUpToDate checks weir.schema.json, the schema editors fetch by
+// the URL in their modeline, against BundleAll. -update rewrites it.
+func TestBundleAllUpToDate(t *testing.T) {
+	data, err := BundleAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "weir.schema.json"
+	if *update {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v: run `make generate`", err)
+	}
+	if !bytes.Equal(old, data) {
+		t.Errorf("schemas/%s is out of date with the schema files (%s): run `make generate`", path, firstDiff(old, data))
 	}
 }

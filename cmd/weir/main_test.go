@@ -147,7 +147,7 @@ func TestSchema(t *testing.T) {
 	}
 }
 
-// TestCRDsOutMatchesCheckedIn is the command `make crds` runs: its output
+// TestCRDsOutMatchesCheckedIn is the command `make generate` runs: its output
 // must be what is checked in under schemas/crds.
 func TestCRDsOutMatchesCheckedIn(t *testing.T) {
 	dir := t.TempDir()
@@ -162,7 +162,7 @@ func TestCRDsOutMatchesCheckedIn(t *testing.T) {
 		got, _ := os.ReadFile(p)
 		want, err := os.ReadFile(filepath.Join("../../schemas/crds", filepath.Base(p)))
 		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%s differs from schemas/crds (run make crds)", filepath.Base(p))
+			t.Errorf("%s differs from schemas/crds (run make generate)", filepath.Base(p))
 		}
 	}
 	code, stdout, _ := runWeir(t, "crds")
