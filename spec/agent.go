@@ -33,17 +33,12 @@ type AgentInput struct {
 // InputTopic names the topics an agent consumes: a comma-separated list in
 // Name, or a regular expression in Pattern.
 type InputTopic struct {
-	Name            string            `yaml:"name,omitempty"`
-	Pattern         string            `yaml:"pattern,omitempty"`
-	KeySerializer   string            `yaml:"keySerializer,omitempty"`
-	ValueSerializer string            `yaml:"valueSerializer,omitempty"`
-	Declare         bool              `yaml:"declare"`
-	Partitions      int               `yaml:"partitions,omitempty"`
-	Replicas        int               `yaml:"replicas,omitempty"`
-	Retention       *int64            `yaml:"retention,omitempty"`
-	Compacting      bool              `yaml:"compacting,omitempty"`
-	Deleting        bool              `yaml:"deleting,omitempty"`
-	Config          map[string]string `yaml:"config,omitempty"`
+	Name            string `yaml:"name,omitempty"`
+	Pattern         string `yaml:"pattern,omitempty"`
+	KeySerializer   string `yaml:"keySerializer,omitempty"`
+	ValueSerializer string `yaml:"valueSerializer,omitempty"`
+
+	TopicDeclaration `yaml:",inline"`
 }
 
 // Names returns the topic names of a comma-separated Name.
@@ -80,7 +75,7 @@ func (c *checker) checkAgent(ag *KasprAgent) {
 	}
 	if out := ag.Spec.Output; out != nil {
 		for i, t := range out.Topics {
-			c.checkDestination(ag, indexPath("spec.output.topics", i), t.Name, t.NameSelector, t.Channel)
+			c.checkDestination(ag, indexPath("spec.output.topics", i), &t.Destination)
 		}
 	}
 	c.checkProcessors(ag, "spec.processors", ag.Spec.Processors)

@@ -89,16 +89,20 @@ func (l *loader) inherit(a *App) {
 			*value = cfg.ValueSerializer
 		}
 	}
-	declare := func(declared bool, partitions, replicas *int) {
-		if !declared {
+	declare := func(d *TopicDeclaration) {
+		if !d.Declare {
 			return
 		}
-		if *partitions == 0 {
-			*partitions = cfg.TopicPartitions
+		if d.Partitions == 0 {
+			d.Partitions = cfg.TopicPartitions
 		}
-		if *replicas == 0 {
-			*replicas = cfg.TopicReplicationFactor
+		if d.Replicas == 0 {
+			d.Replicas = cfg.TopicReplicationFactor
 		}
+	}
+	destination := func(d *Destination) {
+		serde(&d.KeySerializer, &d.ValueSerializer)
+		declare(&d.TopicDeclaration)
 	}
 	sends := func(p *Processors) {
 		if p == nil {
@@ -106,21 +110,18 @@ func (l *loader) inherit(a *App) {
 		}
 		for i := range p.Operations {
 			if ts := p.Operations[i].TopicSend; ts != nil {
-				serde(&ts.KeySerializer, &ts.ValueSerializer)
-				declare(ts.Declare, &ts.Partitions, &ts.Replicas)
+				destination(&ts.Destination)
 			}
 		}
 	}
 	for _, ag := range a.Agents {
 		if t := ag.Spec.Input.Topic; t != nil {
 			serde(&t.KeySerializer, &t.ValueSerializer)
-			declare(t.Declare, &t.Partitions, &t.Replicas)
+			declare(&t.TopicDeclaration)
 		}
 		if ag.Spec.Output != nil {
 			for i := range ag.Spec.Output.Topics {
-				t := &ag.Spec.Output.Topics[i]
-				serde(&t.KeySerializer, &t.ValueSerializer)
-				declare(t.Declare, &t.Partitions, &t.Replicas)
+				destination(&ag.Spec.Output.Topics[i].Destination)
 			}
 		}
 		sends(ag.Spec.Processors)

@@ -186,7 +186,7 @@ func (c *checker) checkOperation(r Resource, path string, op *Operation) {
 		params[t.ParamName] = true
 	}
 	if ts := op.TopicSend; ts != nil {
-		c.checkDestination(r, childPath(path, "topicSend"), ts.Name, ts.NameSelector, ts.Channel)
+		c.checkDestination(r, childPath(path, "topicSend"), &ts.Destination)
 	}
 }
 
@@ -200,23 +200,23 @@ func (c *checker) noTable(name string) string {
 
 // checkDestination checks that an output or topicSend names exactly one of
 // a topic, a topic selector and a channel, and that a topic name is valid.
-func (c *checker) checkDestination(r Resource, path, name string, selector *Code, channel string) {
+func (c *checker) checkDestination(r Resource, path string, d *Destination) {
 	var set []string
-	if name != "" {
+	if d.Name != "" {
 		set = append(set, "name")
 	}
-	if selector != nil {
+	if d.NameSelector != nil {
 		set = append(set, "nameSelector")
 	}
-	if channel != "" {
+	if d.Channel != "" {
 		set = append(set, "channel")
 	}
 	switch len(set) {
 	case 0:
 		c.add(r, path, "no destination: set one of name (a topic), nameSelector or channel")
 	case 1:
-		if name != "" {
-			c.checkTopicName(r, childPath(path, "name"), name)
+		if d.Name != "" {
+			c.checkTopicName(r, childPath(path, "name"), d.Name)
 		}
 	default:
 		c.add(r, childPath(path, set[1]), "sets both %s and %s: a destination is exactly one of name, nameSelector or channel", set[0], set[1])

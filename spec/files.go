@@ -29,7 +29,7 @@ func ReadFiles(paths ...string) ([]File, error) {
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			r.errs = append(r.errs, &Error{Pos: Pos{File: p}, Message: describeFSError(err)})
+			r.fail(p, err)
 			continue
 		}
 		if info.IsDir() {
@@ -51,10 +51,14 @@ type reader struct {
 	dirs  map[string]bool // real paths of directories entered (symlink loops)
 }
 
+func (r *reader) fail(path string, err error) {
+	r.errs = append(r.errs, &Error{Pos: Pos{File: path}, Message: describeFSError(err)})
+}
+
 func (r *reader) walk(dir string) {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		r.errs = append(r.errs, &Error{Pos: Pos{File: dir}, Message: describeFSError(err)})
+		r.fail(dir, err)
 		return
 	}
 	if r.dirs[real] {
@@ -63,7 +67,7 @@ func (r *reader) walk(dir string) {
 	r.dirs[real] = true
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		r.errs = append(r.errs, &Error{Pos: Pos{File: dir}, Message: describeFSError(err)})
+		r.fail(dir, err)
 		return
 	}
 	for _, e := range entries {
@@ -76,7 +80,7 @@ func (r *reader) walk(dir string) {
 		if e.Type()&fs.ModeSymlink != 0 {
 			info, err := os.Stat(p)
 			if err != nil {
-				r.errs = append(r.errs, &Error{Pos: Pos{File: p}, Message: describeFSError(err)})
+				r.fail(p, err)
 				continue
 			}
 			isDir = info.IsDir()
@@ -93,7 +97,7 @@ func (r *reader) walk(dir string) {
 func (r *reader) read(p string) {
 	real, err := filepath.EvalSymlinks(p)
 	if err != nil {
-		r.errs = append(r.errs, &Error{Pos: Pos{File: p}, Message: describeFSError(err)})
+		r.fail(p, err)
 		return
 	}
 	if r.seen[real] {
@@ -102,7 +106,7 @@ func (r *reader) read(p string) {
 	r.seen[real] = true
 	data, err := os.ReadFile(p)
 	if err != nil {
-		r.errs = append(r.errs, &Error{Pos: Pos{File: p}, Message: describeFSError(err)})
+		r.fail(p, err)
 		return
 	}
 	r.files = append(r.files, File{Name: p, Data: data})

@@ -1,51 +1,46 @@
 package spec
 
-// OutputTopic is where values go: a topic by name or by selector, or an
-// in-process channel. The declare fields apply when weir creates the topic.
+// Destination is where a value is sent: a topic by name or by selector, or
+// an in-process channel, with the selectors that shape the record.
+type Destination struct {
+	Name              string `yaml:"name,omitempty"`
+	NameSelector      *Code  `yaml:"nameSelector,omitempty"`
+	Channel           string `yaml:"channel,omitempty"`
+	Ack               bool   `yaml:"ack"`
+	KeySerializer     string `yaml:"keySerializer,omitempty"`
+	ValueSerializer   string `yaml:"valueSerializer,omitempty"`
+	KeySelector       *Code  `yaml:"keySelector,omitempty"`
+	ValueSelector     *Code  `yaml:"valueSelector,omitempty"`
+	PartitionSelector *Code  `yaml:"partitionSelector,omitempty"`
+	HeadersSelector   *Code  `yaml:"headersSelector,omitempty"`
+	Predicate         *Code  `yaml:"predicate,omitempty"`
+
+	TopicDeclaration `yaml:",inline"`
+}
+
+// TopicDeclaration says how weir creates a topic that does not exist yet.
+// Partitions and Replicas of a declared topic default to the app's.
+type TopicDeclaration struct {
+	Declare    bool              `yaml:"declare"`
+	Partitions int               `yaml:"partitions,omitempty"`
+	Replicas   int               `yaml:"replicas,omitempty"`
+	Retention  *int64            `yaml:"retention,omitempty"`
+	Compacting bool              `yaml:"compacting,omitempty"`
+	Deleting   bool              `yaml:"deleting,omitempty"`
+	Config     map[string]string `yaml:"config,omitempty"`
+}
+
+// OutputTopic is one output of an agent.
 type OutputTopic struct {
-	Name              string            `yaml:"name,omitempty"`
-	NameSelector      *Code             `yaml:"nameSelector,omitempty"`
-	Channel           string            `yaml:"channel,omitempty"`
-	Ack               bool              `yaml:"ack"`
-	KeySerializer     string            `yaml:"keySerializer,omitempty"`
-	ValueSerializer   string            `yaml:"valueSerializer,omitempty"`
-	KeySelector       *Code             `yaml:"keySelector,omitempty"`
-	ValueSelector     *Code             `yaml:"valueSelector,omitempty"`
-	PartitionSelector *Code             `yaml:"partitionSelector,omitempty"`
-	HeadersSelector   *Code             `yaml:"headersSelector,omitempty"`
-	Predicate         *Code             `yaml:"predicate,omitempty"`
-	Declare           bool              `yaml:"declare"`
-	Partitions        int               `yaml:"partitions,omitempty"`
-	Replicas          int               `yaml:"replicas,omitempty"`
-	Retention         *int64            `yaml:"retention,omitempty"`
-	Compacting        bool              `yaml:"compacting,omitempty"`
-	Deleting          bool              `yaml:"deleting,omitempty"`
-	Config            map[string]string `yaml:"config,omitempty"`
+	Destination `yaml:",inline"`
 }
 
 // TopicSend is an operation that sends its value to a topic or channel.
 // With PassThrough the input value flows on; with Ack the record's metadata
 // does.
 type TopicSend struct {
-	Name              string            `yaml:"name,omitempty"`
-	NameSelector      *Code             `yaml:"nameSelector,omitempty"`
-	Channel           string            `yaml:"channel,omitempty"`
-	Ack               bool              `yaml:"ack"`
-	PassThrough       bool              `yaml:"passThrough"`
-	KeySerializer     string            `yaml:"keySerializer,omitempty"`
-	ValueSerializer   string            `yaml:"valueSerializer,omitempty"`
-	KeySelector       *Code             `yaml:"keySelector,omitempty"`
-	ValueSelector     *Code             `yaml:"valueSelector,omitempty"`
-	PartitionSelector *Code             `yaml:"partitionSelector,omitempty"`
-	HeadersSelector   *Code             `yaml:"headersSelector,omitempty"`
-	Predicate         *Code             `yaml:"predicate,omitempty"`
-	Declare           bool              `yaml:"declare"`
-	Partitions        int               `yaml:"partitions,omitempty"`
-	Replicas          int               `yaml:"replicas,omitempty"`
-	Retention         *int64            `yaml:"retention,omitempty"`
-	Compacting        bool              `yaml:"compacting,omitempty"`
-	Deleting          bool              `yaml:"deleting,omitempty"`
-	Config            map[string]string `yaml:"config,omitempty"`
+	Destination `yaml:",inline"`
+	PassThrough bool `yaml:"passThrough"`
 }
 
 // Processors is a pipeline: the operations and the order they run in.
