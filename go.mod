@@ -8,4 +8,8 @@ require (
 	golang.org/x/text v0.14.0
 )
 
-require github.com/robfig/cron/v3 v3.0.1 // indirect
+require (
+	github.com/robfig/cron/v3 v3.0.1 // indirect
+	github.com/traefik/yaegi v0.16.1 // indirect
+	go.starlark.net v0.0.0-20260908191801-89a6a09411d5 // indirect
+)

@@ -553,7 +553,7 @@ func TestCRDConversion(t *testing.T) {
 		{[]any{"properties", "codeTimeout", "x-kubernetes-int-or-string"}, true},
 		{[]any{"properties", "codeTimeout", "type"}, nil},
 		{[]any{"properties", "codeTimeout", "pattern"}, nil},
-		{[]any{"properties", "codeTimeout", "default"}, "10s"},
+		{[]any{"properties", "codeTimeout", "default"}, "1s"},
 		{[]any{"properties", "schedulerCheckpointSaveIntervalSeconds", "minimum"}, 0},
 		{[]any{"properties", "schedulerCheckpointSaveIntervalSeconds", "exclusiveMinimum"}, true},
 		{[]any{"properties", "storeRocksdbWriteBufferSize", "default"}, 67108864},

@@ -55,8 +55,8 @@ func TestDefaultsAndInheritance(t *testing.T) {
 	if cfg.WebPort != 6065 || cfg.ValueSerializer != "json" || !cfg.TopicAllowDeclare || cfg.ProcessingGuarantee != ExactlyOnce || cfg.TopicReplicationFactor != 3 {
 		t.Errorf("config defaults not applied: %+v", cfg)
 	}
-	if cfg.CodeTimeout.Value().Seconds() != 10 {
-		t.Errorf("codeTimeout = %v, want 10s", cfg.CodeTimeout.Value())
+	if cfg.CodeTimeout.Value().Seconds() != 1 {
+		t.Errorf("codeTimeout = %v, want 1s", cfg.CodeTimeout.Value())
 	}
 	if got := a.Tables[0].Spec; got.Partitions != 6 || got.KeySerializer != "json" {
 		t.Errorf("table partitions %d and key serializer %q, want 6 from the app and json", got.Partitions, got.KeySerializer)
