@@ -12,4 +12,5 @@ require (
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/traefik/yaegi v0.16.1 // indirect
 	go.starlark.net v0.0.0-20260908191801-89a6a09411d5 // indirect
+	golang.org/x/sys v0.42.0 // indirect
 )

@@ -62,8 +62,10 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// sorted orders the errors by position and drops exact duplicates, which
+// Sorted orders the errors by position and drops exact duplicates, which
 // arise when one mistake is seen by two checks.
+func (es Errors) Sorted() Errors { return es.sorted() }
+
 func (es Errors) sorted() Errors {
 	slices.SortStableFunc(es, func(a, b *Error) int {
 		return cmp.Or(

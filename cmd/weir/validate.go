@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/weirstream/weir/interp"
 	"github.com/weirstream/weir/spec"
 )
 
@@ -33,6 +34,10 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	bundle, err := spec.Load(fs.Args()...)
+	if err == nil {
+		// The same path as a reload: code blocks are compiled too.
+		err = interp.CheckBundle(bundle)
+	}
 	var errs spec.Errors
 	if err != nil && !errors.As(err, &errs) {
 		fmt.Fprintf(stderr, "weir validate: %v\n", err)

@@ -1,0 +1,563 @@
+package interp
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"go.starlark.net/starlark"
+)
+
+// Value is a value flowing through a pipeline: what operations take and
+// return.
+type Value = starlark.Value
+
+// DecodeJSON decodes JSON straight into Starlark values: objects become
+// dicts (in document order), arrays lists, numbers without a fraction or
+// exponent ints (of any size), other numbers floats. Strings without escapes
+// share one copy of the input, so a record costs few allocations.
+func DecodeJSON(data []byte) (Value, error) {
+	d := jsonDecoder{src: string(data)}
+	return d.document()
+}
+
+// JSONDecoder decodes JSON like DecodeJSON, and remembers object keys and
+// short strings across calls, so that records of one shape share them
+// instead of allocating them again. A worker keeps one; it is not safe for
+// concurrent use.
+type JSONDecoder struct {
+	keys map[string]Value
+}
+
+const (
+	// maxCachedStrings bounds the cache; a full cache starts again empty,
+	// so it keeps what recent records use.
+	maxCachedStrings = 4096
+	// maxCachedLen is the longest string value cached: codes and names
+	// repeat, long texts rarely do.
+	maxCachedLen = 16
+)
+
+// Decode decodes one JSON document.
+func (jd *JSONDecoder) Decode(data []byte) (Value, error) {
+	if jd.keys == nil {
+		jd.keys = make(map[string]Value, 64)
+	}
+	d := jsonDecoder{src: string(data), keys: jd.keys}
+	return d.document()
+}
+
+func (d *jsonDecoder) document() (Value, error) {
+	d.skipSpace()
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	d.skipSpace()
+	if d.pos != len(d.src) {
+		return nil, d.errorf("unexpected %q after the JSON value", d.src[d.pos])
+	}
+	return v, nil
+}
+
+// maxJSONDepth bounds nesting, so hostile input cannot exhaust the stack.
+const maxJSONDepth = 1000
+
+type jsonDecoder struct {
+	src  string
+	pos  int
+	keys map[string]Value
+}
+
+// cached returns the Starlark string of s, from the cache when it has been
+// seen.
+func (d *jsonDecoder) cached(s string) Value {
+	if d.keys == nil {
+		return starlark.String(s)
+	}
+	if v, ok := d.keys[s]; ok {
+		return v
+	}
+	v := Value(starlark.String(s))
+	if len(d.keys) >= maxCachedStrings {
+		clear(d.keys)
+	}
+	d.keys[s] = v
+	return v
+}
+
+func (d *jsonDecoder) errorf(format string, args ...any) error {
+	return fmt.Errorf("invalid JSON at byte %d: %s", d.pos, fmt.Sprintf(format, args...))
+}
+
+func (d *jsonDecoder) skipSpace() {
+	for d.pos < len(d.src) {
+		switch d.src[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonDecoder) value(depth int) (Value, error) {
+	if d.pos >= len(d.src) {
+		return nil, d.errorf("unexpected end of input")
+	}
+	if depth > maxJSONDepth {
+		return nil, d.errorf("nested more than %d levels deep", maxJSONDepth)
+	}
+	switch c := d.src[d.pos]; {
+	case c == '{':
+		return d.object(depth)
+	case c == '[':
+		return d.array(depth)
+	case c == '"':
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		if len(s) <= maxCachedLen {
+			return d.cached(s), nil
+		}
+		return starlark.String(s), nil
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	case c == 't':
+		return d.literal("true", starlark.True)
+	case c == 'f':
+		return d.literal("false", starlark.False)
+	case c == 'n':
+		return d.literal("null", starlark.None)
+	default:
+		return nil, d.errorf("unexpected %q", c)
+	}
+}
+
+func (d *jsonDecoder) literal(word string, v Value) (Value, error) {
+	if len(d.src)-d.pos >= len(word) && d.src[d.pos:d.pos+len(word)] == word {
+		d.pos += len(word)
+		return v, nil
+	}
+	return nil, d.errorf("unexpected %q", d.src[d.pos])
+}
+
+func (d *jsonDecoder) object(depth int) (Value, error) {
+	d.pos++ // {
+	dict := starlark.NewDict(0)
+	d.skipSpace()
+	if d.pos < len(d.src) && d.src[d.pos] == '}' {
+		d.pos++
+		return dict, nil
+	}
+	for {
+		d.skipSpace()
+		if d.pos >= len(d.src) || d.src[d.pos] != '"' {
+			return nil, d.errorf("expected a string key")
+		}
+		k, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		d.skipSpace()
+		if d.pos >= len(d.src) || d.src[d.pos] != ':' {
+			return nil, d.errorf("expected ':' after a key")
+		}
+		d.pos++
+		d.skipSpace()
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := dict.SetKey(d.cached(k), v); err != nil {
+			return nil, err
+		}
+		d.skipSpace()
+		if d.pos >= len(d.src) {
+			return nil, d.errorf("unexpected end of input in an object")
+		}
+		switch d.src[d.pos] {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return dict, nil
+		default:
+			return nil, d.errorf("expected ',' or '}' in an object")
+		}
+	}
+}
+
+func (d *jsonDecoder) array(depth int) (Value, error) {
+	d.pos++ // [
+	d.skipSpace()
+	if d.pos < len(d.src) && d.src[d.pos] == ']' {
+		d.pos++
+		return starlark.NewList(nil), nil
+	}
+	elems := make([]Value, 0, 4)
+	for {
+		d.skipSpace()
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		elems = append(elems, v)
+		d.skipSpace()
+		if d.pos >= len(d.src) {
+			return nil, d.errorf("unexpected end of input in an array")
+		}
+		switch d.src[d.pos] {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			return starlark.NewList(elems), nil
+		default:
+			return nil, d.errorf("expected ',' or ']' in an array")
+		}
+	}
+}
+
+// str reads a string. Without escapes it is a slice of the input.
+func (d *jsonDecoder) str() (string, error) {
+	d.pos++ // opening quote
+	start := d.pos
+	for d.pos < len(d.src) {
+		c := d.src[d.pos]
+		switch {
+		case c == '"':
+			s := d.src[start:d.pos]
+			d.pos++
+			return s, nil
+		case c == '\\':
+			return d.escaped(start)
+		case c < 0x20:
+			return "", d.errorf("control character in a string")
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(d.src[d.pos:])
+			if r == utf8.RuneError && size == 1 {
+				return "", d.errorf("invalid UTF-8 in a string")
+			}
+			d.pos += size
+		default:
+			d.pos++
+		}
+	}
+	return "", d.errorf("unterminated string")
+}
+
+func (d *jsonDecoder) escaped(start int) (string, error) {
+	buf := []byte(d.src[start:d.pos])
+	for d.pos < len(d.src) {
+		c := d.src[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			return string(buf), nil
+		case c == '\\':
+			if d.pos+1 >= len(d.src) {
+				return "", d.errorf("unterminated escape")
+			}
+			e := d.src[d.pos+1]
+			d.pos += 2
+			switch e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			case 'u':
+				r, err := d.hex4()
+				if err != nil {
+					return "", err
+				}
+				if utf16.IsSurrogate(r) {
+					r2 := utf8.RuneError
+					if d.pos+1 < len(d.src) && d.src[d.pos] == '\\' && d.src[d.pos+1] == 'u' {
+						d.pos += 2
+						if r2, err = d.hex4(); err != nil {
+							return "", err
+						}
+					}
+					r = utf16.DecodeRune(r, r2)
+				}
+				buf = utf8.AppendRune(buf, r)
+			default:
+				return "", d.errorf("invalid escape \\%c", e)
+			}
+		case c < 0x20:
+			return "", d.errorf("control character in a string")
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(d.src[d.pos:])
+			if r == utf8.RuneError && size == 1 {
+				return "", d.errorf("invalid UTF-8 in a string")
+			}
+			buf = append(buf, d.src[d.pos:d.pos+size]...)
+			d.pos += size
+		default:
+			buf = append(buf, c)
+			d.pos++
+		}
+	}
+	return "", d.errorf("unterminated string")
+}
+
+func (d *jsonDecoder) hex4() (rune, error) {
+	if d.pos+4 > len(d.src) {
+		return 0, d.errorf("short \\u escape")
+	}
+	n, err := strconv.ParseUint(d.src[d.pos:d.pos+4], 16, 32)
+	if err != nil {
+		return 0, d.errorf("invalid \\u escape")
+	}
+	d.pos += 4
+	return rune(n), nil
+}
+
+func (d *jsonDecoder) number() (Value, error) {
+	start := d.pos
+	if d.src[d.pos] == '-' {
+		d.pos++
+	}
+	digits := d.pos
+	for d.pos < len(d.src) && d.src[d.pos] >= '0' && d.src[d.pos] <= '9' {
+		d.pos++
+	}
+	if d.pos == digits || d.src[digits] == '0' && d.pos-digits > 1 {
+		return nil, d.errorf("invalid number")
+	}
+	isFloat := false
+	if d.pos < len(d.src) && d.src[d.pos] == '.' {
+		isFloat = true
+		d.pos++
+		frac := d.pos
+		for d.pos < len(d.src) && d.src[d.pos] >= '0' && d.src[d.pos] <= '9' {
+			d.pos++
+		}
+		if d.pos == frac {
+			return nil, d.errorf("invalid number")
+		}
+	}
+	if d.pos < len(d.src) && (d.src[d.pos] == 'e' || d.src[d.pos] == 'E') {
+		isFloat = true
+		d.pos++
+		if d.pos < len(d.src) && (d.src[d.pos] == '+' || d.src[d.pos] == '-') {
+			d.pos++
+		}
+		exp := d.pos
+		for d.pos < len(d.src) && d.src[d.pos] >= '0' && d.src[d.pos] <= '9' {
+			d.pos++
+		}
+		if d.pos == exp {
+			return nil, d.errorf("invalid number")
+		}
+	}
+	text := d.src[start:d.pos]
+	if isFloat {
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, d.errorf("invalid number %q", text)
+		}
+		return starlark.Float(f), nil
+	}
+	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return starlark.MakeInt64(n), nil
+	}
+	b, ok := new(big.Int).SetString(text, 10)
+	if !ok {
+		return nil, d.errorf("invalid number %q", text)
+	}
+	return starlark.MakeBigInt(b), nil
+}
+
+// AppendJSON appends the JSON encoding of v to buf. Dicts become objects
+// (keys that are not strings are written as strings, as Python's json does),
+// lists and tuples arrays, ints stay ints and floats keep a fraction (1.0),
+// so a value read from JSON is written back unchanged. Bytes, sets,
+// functions and NaN or infinite floats cannot be encoded.
+func AppendJSON(buf []byte, v Value) ([]byte, error) {
+	return appendJSON(buf, v, 0)
+}
+
+// EncodeJSON returns the JSON encoding of v.
+func EncodeJSON(v Value) ([]byte, error) { return AppendJSON(nil, v) }
+
+func appendJSON(buf []byte, v Value, depth int) ([]byte, error) {
+	if depth > maxJSONDepth {
+		return buf, fmt.Errorf("cannot encode as JSON: nested more than %d levels deep (a value that contains itself?)", maxJSONDepth)
+	}
+	switch x := v.(type) {
+	case starlark.NoneType:
+		return append(buf, "null"...), nil
+	case starlark.Bool:
+		return strconv.AppendBool(buf, bool(x)), nil
+	case starlark.String:
+		return appendJSONString(buf, string(x)), nil
+	case starlark.Int:
+		if n, ok := x.Int64(); ok {
+			return strconv.AppendInt(buf, n, 10), nil
+		}
+		return x.BigInt().Append(buf, 10), nil
+	case starlark.Float:
+		return appendJSONFloat(buf, float64(x))
+	case *starlark.List:
+		return appendJSONArray(buf, x, depth)
+	case starlark.Tuple:
+		return appendJSONArray(buf, x, depth)
+	case *starlark.Dict:
+		buf = append(buf, '{')
+		it := x.Iterate()
+		defer it.Done()
+		var k Value
+		var err error
+		for first := true; it.Next(&k); first = false {
+			if !first {
+				buf = append(buf, ',')
+			}
+			if buf, err = appendJSONKey(buf, k); err != nil {
+				return buf, err
+			}
+			v, _, _ := x.Get(k)
+			if buf, err = appendJSON(buf, v, depth+1); err != nil {
+				return buf, err
+			}
+		}
+		return append(buf, '}'), nil
+	case starlark.IterableMapping:
+		buf = append(buf, '{')
+		for i, item := range x.Items() {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			k, err := jsonKey(item[0])
+			if err != nil {
+				return buf, err
+			}
+			buf = appendJSONString(buf, k)
+			buf = append(buf, ':')
+			if buf, err = appendJSON(buf, item[1], depth+1); err != nil {
+				return buf, err
+			}
+		}
+		return append(buf, '}'), nil
+	case *Fanout:
+		return buf, fmt.Errorf("cannot encode fanout(...) as JSON: return it from a map, where each item flows on by itself")
+	}
+	return buf, fmt.Errorf("cannot encode a %s as JSON", v.Type())
+}
+
+func appendJSONArray(buf []byte, seq starlark.Indexable, depth int) ([]byte, error) {
+	buf = append(buf, '[')
+	var err error
+	for i := range seq.Len() {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		if buf, err = appendJSON(buf, seq.Index(i), depth+1); err != nil {
+			return buf, err
+		}
+	}
+	return append(buf, ']'), nil
+}
+
+// appendJSONKey writes a dict key and the colon after it.
+func appendJSONKey(buf []byte, k Value) ([]byte, error) {
+	if s, ok := k.(starlark.String); ok {
+		buf = appendJSONString(buf, string(s))
+	} else {
+		s, err := jsonKey(k)
+		if err != nil {
+			return buf, err
+		}
+		buf = appendJSONString(buf, s)
+	}
+	return append(buf, ':'), nil
+}
+
+// jsonKey writes a dict key as Python's json.dumps does.
+func jsonKey(k Value) (string, error) {
+	switch x := k.(type) {
+	case starlark.String:
+		return string(x), nil
+	case starlark.Int:
+		return x.String(), nil
+	case starlark.Float:
+		b, err := appendJSONFloat(nil, float64(x))
+		return string(b), err
+	case starlark.Bool:
+		return strconv.FormatBool(bool(x)), nil
+	case starlark.NoneType:
+		return "null", nil
+	}
+	return "", fmt.Errorf("cannot encode a dict key of type %s as JSON", k.Type())
+}
+
+func appendJSONFloat(buf []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return buf, fmt.Errorf("cannot encode %v as JSON", f)
+	}
+	start := len(buf)
+	buf = strconv.AppendFloat(buf, f, 'g', -1, 64)
+	for _, c := range buf[start:] {
+		if c == '.' || c == 'e' || c == 'E' || c == 'n' || c == 'N' {
+			return buf, nil
+		}
+	}
+	return append(buf, ".0"...), nil // keep it a float when read back
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				buf = append(buf, s[start:i]...)
+				buf = append(buf, `\ufffd`...)
+				i += size
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			buf = append(buf, '\\', c)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}

@@ -1,0 +1,121 @@
+package interp
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"go.starlark.net/starlark"
+)
+
+func TestJSONRoundTrip(t *testing.T) {
+	for _, tc := range []struct{ in, out string }{
+		{`1`, `1`},
+		{`1.0`, `1.0`},
+		{`-0.5e3`, `-500.0`},
+		{`1e400`, ``}, // out of range: +Inf cannot be encoded
+		{`123456789012345678901234567890`, `123456789012345678901234567890`},
+		{`-9223372036854775809`, `-9223372036854775809`},
+		{`"a\"b\\c\/d\n\u00e9\ud83d\ude00"`, `"a\"b\\c/d\n` + "é😀" + `"`},
+		{`{"b":1,"a":[true,false,null],"c":{}}`, `{"b":1,"a":[true,false,null],"c":{}}`},
+		{` [ 1 , 2 ] `, `[1,2]`},
+		{`"\u0001"`, `"\u0001"`},
+	} {
+		v, err := DecodeJSON([]byte(tc.in))
+		if err != nil {
+			t.Errorf("decode %s: %v", tc.in, err)
+			continue
+		}
+		got, err := EncodeJSON(v)
+		if tc.out == "" {
+			if err == nil {
+				t.Errorf("encode %s: want an error, got %s", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || string(got) != tc.out {
+			t.Errorf("%s: got %s, %v; want %s", tc.in, got, err, tc.out)
+		}
+	}
+}
+
+func TestJSONTypes(t *testing.T) {
+	v, err := DecodeJSON([]byte(`{"i": 1, "f": 1.0, "big": 18446744073709551616}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := v.(*starlark.Dict)
+	for key, want := range map[string]string{"i": "int", "f": "float", "big": "int"} {
+		x, _, _ := d.Get(starlark.String(key))
+		if x.Type() != want {
+			t.Errorf("%s decodes to %s, want %s", key, x.Type(), want)
+		}
+	}
+}
+
+func TestJSONDecodeErrors(t *testing.T) {
+	for _, in := range []string{``, `{`, `{"a"}`, `{"a":1,}`, `[1,]`, `01`, `1.`, `tru`, `"abc`, "\"\x01\"", `"\x"`, `{"a":1} x`, `"\ud83d\u12"`, "\"\xff\"", strings.Repeat("[", 2000)} {
+		if _, err := DecodeJSON([]byte(in)); err == nil {
+			t.Errorf("DecodeJSON(%q) succeeded, want an error", in)
+		}
+	}
+}
+
+func TestJSONEncode(t *testing.T) {
+	d := starlark.NewDict(0)
+	d.SetKey(starlark.MakeInt(1), starlark.String("int key"))
+	d.SetKey(starlark.None, starlark.Tuple{starlark.Float(2), starlark.Bool(true)})
+	got, err := EncodeJSON(d)
+	if err != nil || string(got) != `{"1":"int key","null":[2.0,true]}` {
+		t.Errorf("got %s, %v", got, err)
+	}
+	for _, v := range []Value{starlark.Bytes("x"), starlark.Float(math.NaN()), &Fanout{}, starlark.NewSet(0)} {
+		if _, err := EncodeJSON(v); err == nil {
+			t.Errorf("EncodeJSON(%s) succeeded, want an error", v.Type())
+		}
+	}
+	l := starlark.NewList(nil)
+	l.Append(l) // a list that contains itself
+	if _, err := EncodeJSON(l); err == nil || !strings.Contains(err.Error(), "nested") {
+		t.Errorf("self-containing list: %v", err)
+	}
+}
+
+func TestJSONDecoderCache(t *testing.T) {
+	var d JSONDecoder
+	for range 3 {
+		v, err := d.Decode([]byte(`{"country": "GB", "name": "a name longer than sixteen bytes"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := EncodeJSON(v); string(s) != `{"country":"GB","name":"a name longer than sixteen bytes"}` {
+			t.Fatalf("got %s", s)
+		}
+	}
+	if len(d.keys) != 3 { // country, name, GB
+		t.Errorf("cache holds %d strings, want 3", len(d.keys))
+	}
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5,"x",null,true]}`, `"\u00e9"`, `-1e-7`, `123456789012345678901234567890`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := DecodeJSON(data)
+		if err != nil {
+			return
+		}
+		out, err := EncodeJSON(v)
+		if err != nil {
+			return // +Inf from a huge exponent
+		}
+		v2, err := DecodeJSON(out)
+		if err != nil {
+			t.Fatalf("re-decoding %s: %v", out, err)
+		}
+		if eq, err := starlark.Equal(v, v2); err != nil || !eq {
+			t.Fatalf("round trip changed %s into %s", v, v2)
+		}
+	})
+}
