@@ -36,6 +36,7 @@ import (
 	"maps"
 	"path"
 	"reflect"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -69,7 +70,7 @@ const goShapes = "func(value any) any, func(value any) (any, error), " +
 
 // goStopWait is how long a timed-out call is given to end once its
 // interpreter is stopped.
-const goStopWait = 50 * time.Millisecond
+const goStopWait = 100 * time.Millisecond
 
 // goFunc is a compiled go block.
 type goFunc struct {
@@ -79,6 +80,7 @@ type goFunc struct {
 	funcPos  map[string]spec.Pos // top-level funcs (and methods as T.M) by name
 	value    bool                // the entry point takes a value
 	ctx      bool                // the entry point takes a *weir.Context
+	generic  bool                // the block imports cmp, maps or slices
 
 	mu       sync.Mutex
 	spare    *goInstance // compiled at load, for the first Thread
@@ -187,6 +189,7 @@ func (g *goFunc) check(fset *token.FileSet, file *ast.File) error {
 		g.addPackage(p)
 		if slices.Contains(goGeneric, p) {
 			g.addPackage("fmt")
+			g.generic = true
 		}
 	}
 	ast.Inspect(file, func(n ast.Node) bool {
@@ -521,8 +524,15 @@ func (g *goFunc) yaegiError(err error) error {
 	if line, col, rest, ok := g.cutPos(msg); ok {
 		return g.f.errAt(line, col, rest)
 	}
+	if g.generic && genericPos.MatchString(msg) {
+		return g.f.errAt(1, 0, "the Go interpreter (yaegi) cannot instantiate a generic function of cmp, maps or slices that this block calls ("+msg+"): it supports few of them (slices.Contains, ContainsFunc, Index, IndexFunc, cmp.Compare, cmp.Less, maps.DeleteFunc); use sort and loops")
+	}
 	return g.f.errAt(1, 0, msg)
 }
+
+// genericPos is the position of an error in the source of yaegi's
+// generic packages, which has no file name.
+var genericPos = regexp.MustCompile(`^\d+:\d+: `)
 
 // cutPos finds "<file>:line:col: " of the block in s.
 func (g *goFunc) cutPos(s string) (line, col int, rest string, ok bool) {
@@ -672,6 +682,7 @@ func (g *goFunc) call(t *Thread, ev *Event, args starlark.Tuple, kwargs []starla
 	select {
 	case r = <-inst.done:
 		inst.timer.Stop()
+		inst.out.flush()
 	case <-inst.timer.C:
 		cs.expired.Store(true)
 		g.drop(t)
@@ -809,6 +820,19 @@ func (p *goPrinter) Write(b []byte) (int, error) {
 		p.buf = p.buf[:0]
 	}
 	return len(b), nil
+}
+
+// flush passes on a last line without a newline.
+func (p *goPrinter) flush() {
+	if p.print == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.buf) > 0 {
+		p.print(p.pos, string(p.buf))
+		p.buf = p.buf[:0]
+	}
 }
 
 // goTrace keeps what yaegi writes to stderr: the lines it prints while a

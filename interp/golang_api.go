@@ -104,7 +104,12 @@
 // (no os, net, io, reflect, unsafe, runtime, ...): bytes, cmp, crypto/md5,
 // crypto/sha256, encoding/base64, encoding/hex, encoding/json, errors, fmt,
 // hash/fnv, maps, math, math/big, regexp, slices, sort, strconv, strings,
-// time, unicode, unicode/utf8. fmt.Print and println write to weir's log.
+// time (without AfterFunc), unicode, unicode/utf8. Of the generic packages
+// the interpreter compiles only some functions: cmp.Compare and cmp.Less,
+// slices.Contains, ContainsFunc, Index and IndexFunc, maps.DeleteFunc;
+// others (slices.Sort, Insert, Equal, maps.Clone, iterators) fail at load:
+// use sort and loops. fmt.Print and println write to weir's log, a line at
+// a time.
 //
 // # Limits
 //
@@ -116,8 +121,13 @@
 // func init and package variables run once per worker when the block is
 // loaded, so package variables are per worker, not shared. The interpreter
 // does not support range over an int or a function (Go 1.22/1.23) nor the
-// min, max and clear builtins; load errors say so. Unbounded recursion and
-// huge allocations end the process, as in compiled Go.
+// min, max and clear builtins; load errors say so. It has bugs of its own:
+// a switch on an any value with constant cases (switch v { case "a": })
+// panics at run time, so switch on a typed value (switch v.(string)); weir
+// works around `return a > b` from a func returning any. A panic names the
+// function it happened in, but the line only for failed type assertions.
+// Unbounded recursion and huge allocations end the process, as in compiled
+// Go.
 
 package interp
 

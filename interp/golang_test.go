@@ -416,6 +416,9 @@ func TestGoLoadErrors(t *testing.T) {
 	t.Run("go statement", func(t *testing.T) {
 		wantLoadError(t, "F", "package main\n\nfunc F(v any) any {\n\tgo func() {}()\n\treturn v\n}\n", 4, "go statements are not allowed")
 	})
+	t.Run("unsupported generic", func(t *testing.T) {
+		wantLoadError(t, "F", "package main\n\nimport \"slices\"\n\nfunc F(v any) any {\n\treturn slices.Clone([]int{1})\n}\n", 1, "cannot instantiate a generic function", "use sort and loops")
+	})
 	t.Run("max builtin", func(t *testing.T) {
 		wantLoadError(t, "F", "package main\n\nfunc F(v any) any {\n\treturn max(1, 2)\n}\n", 4, "undefined: max")
 	})

@@ -78,11 +78,11 @@ func (dd *defaultDict) Freeze() {
 	dd.factory.Freeze()
 	dd.d.Freeze()
 }
-func (dd *defaultDict) Truth() starlark.Bool         { return dd.d.Len() > 0 }
-func (dd *defaultDict) Hash() (uint32, error)        { return 0, fmt.Errorf("unhashable type: 'defaultdict'") }
-func (dd *defaultDict) Len() int                     { return dd.d.Len() }
-func (dd *defaultDict) Iterate() starlark.Iterator   { return dd.d.Iterate() }
-func (dd *defaultDict) Items() []starlark.Tuple      { return dd.d.Items() }
+func (dd *defaultDict) Truth() starlark.Bool             { return dd.d.Len() > 0 }
+func (dd *defaultDict) Hash() (uint32, error)            { return 0, fmt.Errorf("unhashable type: 'defaultdict'") }
+func (dd *defaultDict) Len() int                         { return dd.d.Len() }
+func (dd *defaultDict) Iterate() starlark.Iterator       { return dd.d.Iterate() }
+func (dd *defaultDict) Items() []starlark.Tuple          { return dd.d.Items() }
 func (dd *defaultDict) SetKey(k, v starlark.Value) error { return dd.d.SetKey(k, v) }
 func (dd *defaultDict) Has(k starlark.Value) (bool, error) {
 	_, found, err := dd.d.Get(k)
@@ -94,7 +94,7 @@ func (dd *defaultDict) Get(k starlark.Value) (starlark.Value, bool, error) {
 	if found || err != nil || dd.factory == starlark.None {
 		return v, found, err
 	}
-	v, err = starlark.Call(freshThread("defaultdict"), dd.factory, nil, nil)
+	v, err = callFactory(dd.factory)
 	if err != nil {
 		return nil, false, fmt.Errorf("defaultdict factory: %w", err)
 	}
@@ -102,6 +102,20 @@ func (dd *defaultDict) Get(k starlark.Value) (starlark.Value, bool, error) {
 		return nil, false, fmt.Errorf("defaultdict: inserting missing key %s: %w", k, err)
 	}
 	return v, true, nil
+}
+
+// callFactory calls a default factory. Python's int(), str() and bytes() give zero values;
+// Starlark's need an argument, so those three are answered here.
+func callFactory(f starlark.Value) (starlark.Value, error) {
+	switch f {
+	case starlark.Universe["int"]:
+		return zero, nil
+	case starlark.Universe["str"]:
+		return starlark.String(""), nil
+	case starlark.Universe["bytes"]:
+		return starlark.Bytes(""), nil
+	}
+	return starlark.Call(freshThread("defaultdict"), f, nil, nil)
 }
 
 func (dd *defaultDict) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
@@ -250,14 +264,14 @@ func (c *counter) String() string {
 	sb.WriteString("})")
 	return sb.String()
 }
-func (c *counter) Type() string                      { return "Counter" }
-func (c *counter) Freeze()                           { c.d.Freeze() }
-func (c *counter) Truth() starlark.Bool              { return c.d.Len() > 0 }
-func (c *counter) Hash() (uint32, error)             { return 0, fmt.Errorf("unhashable type: 'Counter'") }
-func (c *counter) Len() int                          { return c.d.Len() }
-func (c *counter) Iterate() starlark.Iterator        { return c.d.Iterate() }
-func (c *counter) Items() []starlark.Tuple           { return c.d.Items() }
-func (c *counter) SetKey(k, v starlark.Value) error  { return c.d.SetKey(k, v) }
+func (c *counter) Type() string                     { return "Counter" }
+func (c *counter) Freeze()                          { c.d.Freeze() }
+func (c *counter) Truth() starlark.Bool             { return c.d.Len() > 0 }
+func (c *counter) Hash() (uint32, error)            { return 0, fmt.Errorf("unhashable type: 'Counter'") }
+func (c *counter) Len() int                         { return c.d.Len() }
+func (c *counter) Iterate() starlark.Iterator       { return c.d.Iterate() }
+func (c *counter) Items() []starlark.Tuple          { return c.d.Items() }
+func (c *counter) SetKey(k, v starlark.Value) error { return c.d.SetKey(k, v) }
 func (c *counter) Has(k starlark.Value) (bool, error) {
 	_, found, err := c.d.Get(k)
 	return found, err

@@ -407,13 +407,13 @@ func jsonDumps(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 }
 
 type jsonEncoder struct {
-	thread                                   *starlark.Thread
-	buf                                      strings.Builder
-	indent, itemSep, keySep                  string
+	thread                                     *starlark.Thread
+	buf                                        strings.Builder
+	indent, itemSep, keySep                    string
 	hasIndent, sortKeys, ensureASCII, allowNaN bool
-	skipKeys                                 bool
-	defaultFn                                starlark.Callable
-	seen                                     map[starlark.Value]bool // containers being encoded
+	skipKeys                                   bool
+	defaultFn                                  starlark.Callable
+	seen                                       map[starlark.Value]bool // containers being encoded
 }
 
 func (e *jsonEncoder) newline(depth int) {

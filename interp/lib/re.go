@@ -3,6 +3,7 @@ package lib
 import (
 	"fmt"
 	"regexp"
+	resyntax "regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -336,16 +337,21 @@ func translateClass(pat string, i int) (string, int, error) {
 // and anchored matching at the start of a string, and variants that take one leading
 // character of context for searching from a later position.
 type rePattern struct {
-	pattern   string
-	flags     int
-	search    *regexp.Regexp // P
-	anchored  *regexp.Regexp // \A(?:P)
-	full      *regexp.Regexp // \A(?:P)\z
-	searchCtx *regexp.Regexp // \A(?s:.)(?s:.*?)(P): P's groups are shifted by one
-	matchCtx  *regexp.Regexp // \A(?s:.)(P)
-	fullCtx   *regexp.Regexp // \A(?s:.)(P)\z
-	groups    int
-	names     []string // names[i] is group i's name or ""
+	pattern  string
+	flags    int
+	search   *regexp.Regexp // P
+	anchored *regexp.Regexp // \A(?:P)
+	full     *regexp.Regexp // \A(?:P)\z
+	groups   int
+	names    []string // names[i] is group i's name or ""
+
+	// A pattern with ^, \A, \b or \B needs the character before a later starting position;
+	// these variants take one leading character of context, compiled on first use.
+	needsContext bool
+	goPat        string // the translated pattern, flags included
+	ctxOnce      sync.Once
+	ctx          [3]*regexp.Regexp // \A(?s:.)(?s:.*?)(P), \A(?s:.)(P), \A(?s:.)(P)\z; P's groups shifted by one
+	ctxErr       error
 }
 
 type reKey struct {
@@ -396,9 +402,6 @@ func compilePattern(pat string, flags int) (*rePattern, error) {
 		{&p.search, prefix + goPat},
 		{&p.anchored, prefix + `\A(?:` + goPat + `)`},
 		{&p.full, prefix + `\A(?:` + goPat + `)\z`},
-		{&p.searchCtx, prefix + `\A(?s:.)(?s:.*?)(` + goPat + `)`},
-		{&p.matchCtx, prefix + `\A(?s:.)(` + goPat + `)`},
-		{&p.fullCtx, prefix + `\A(?s:.)(` + goPat + `)\z`},
 	} {
 		re, err := regexp.Compile(v.expr)
 		if err != nil {
@@ -409,6 +412,12 @@ func compilePattern(pat string, flags int) (*rePattern, error) {
 	}
 	p.groups = p.search.NumSubexp()
 	p.names = p.search.SubexpNames()
+	p.goPat = prefix + goPat
+	if tree, err := resyntax.Parse(p.goPat, resyntax.Perl); err == nil {
+		p.needsContext = usesContext(tree)
+	} else {
+		p.needsContext = true
+	}
 	reCacheMu.Lock()
 	if len(reCache) >= reCacheMax {
 		reCache = map[reKey]*rePattern{}
@@ -433,7 +442,31 @@ func (p *rePattern) at(s string, pos int, mode matchMode) []int {
 		re := [...]*regexp.Regexp{p.search, p.anchored, p.full}[mode]
 		return re.FindStringSubmatchIndex(s)
 	}
-	re := [...]*regexp.Regexp{p.searchCtx, p.matchCtx, p.fullCtx}[mode]
+	if !p.needsContext {
+		re := [...]*regexp.Regexp{p.search, p.anchored, p.full}[mode]
+		m := re.FindStringSubmatchIndex(s[pos:])
+		for i := range m {
+			if m[i] >= 0 {
+				m[i] += pos
+			}
+		}
+		return m
+	}
+	p.ctxOnce.Do(func() {
+		for i, expr := range []string{`\A(?s:.)(?s:.*?)(`, `\A(?s:.)(`, `\A(?s:.)(`} {
+			expr += p.goPat + ")"
+			if i == 2 {
+				expr += `\z`
+			}
+			if p.ctx[i], p.ctxErr = regexp.Compile(expr); p.ctxErr != nil {
+				return
+			}
+		}
+	})
+	if p.ctxErr != nil {
+		return nil // not expected: the pattern itself compiled
+	}
+	re := p.ctx[mode]
 	_, k := utf8.DecodeLastRuneInString(s[:pos])
 	base := pos - k
 	m := re.FindStringSubmatchIndex(s[base:])
@@ -476,9 +509,21 @@ func (p *rePattern) each(s string, pos, limit int, fn func(m []int) error) error
 	return nil
 }
 
-var (
-	_ starlark.HasAttrs = (*rePattern)(nil)
-)
+// usesContext reports whether a parsed pattern looks at the text before where it starts.
+func usesContext(re *resyntax.Regexp) bool {
+	switch re.Op {
+	case resyntax.OpBeginLine, resyntax.OpBeginText, resyntax.OpWordBoundary, resyntax.OpNoWordBoundary:
+		return true
+	}
+	for _, sub := range re.Sub {
+		if usesContext(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+var _ starlark.HasAttrs = (*rePattern)(nil)
 
 func (p *rePattern) String() string {
 	return fmt.Sprintf("re.compile(%s)", pyQuote(p.pattern))

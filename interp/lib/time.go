@@ -106,7 +106,7 @@ func (st *structTime) Truth() starlark.Bool { return true }
 func (st *structTime) Hash() (uint32, error) {
 	return st.tuple().Hash()
 }
-func (st *structTime) Len() int                 { return 9 }
+func (st *structTime) Len() int                   { return 9 }
 func (st *structTime) Index(i int) starlark.Value { return starlark.MakeInt(st.fields[i]) }
 func (st *structTime) Iterate() starlark.Iterator { return st.tuple().Iterate() }
 func (st *structTime) tuple() starlark.Tuple {
@@ -201,7 +201,6 @@ func tupleTime(name string, v starlark.Value) (tmFields, string, error) {
 	}
 	return tmFields{year: f[0], month: f[1], day: f[2], hour: f[3], minute: f[4], second: f[5], wday: f[6], yday: f[7]}, "", nil
 }
-
 
 func timeMktime(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var t starlark.Value

@@ -285,4 +285,3 @@ func newUUID() starlark.Value {
 		"RESERVED_FUTURE":    starlark.String("reserved for future definition"),
 	})
 }
-

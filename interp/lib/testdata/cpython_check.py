@@ -10,6 +10,7 @@ import glob
 import importlib
 import os
 import sys
+import warnings
 
 failures = 0
 
@@ -51,6 +52,7 @@ def assert_fails(fn, want):
 
 
 def main():
+    warnings.simplefilter("ignore")
     files = sys.argv[1:] or sorted(glob.glob(os.path.join(os.path.dirname(__file__), "*.star")))
     for file in files:
         with open(file) as f:
