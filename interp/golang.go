@@ -203,10 +203,69 @@ func (g *goFunc) check(fset *token.FileSet, file *ast.File) error {
 		}
 		return true
 	})
+	if pos, msg := goRecursion(file); msg != "" {
+		add(pos, msg)
+	}
 	if len(errs) > 0 {
 		return errs
 	}
 	return nil
+}
+
+// goRecursion finds a top-level function that calls itself, directly or
+// through others. Compiled Go cannot bound its stack: deep recursion would
+// end the whole process, so a go block may not recurse.
+func goRecursion(file *ast.File) (token.Pos, string) {
+	decls := map[string]*ast.FuncDecl{}
+	for _, d := range file.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Body != nil {
+			decls[fd.Name.Name] = fd
+		}
+	}
+	calls := map[string][]string{}
+	for name, fd := range decls {
+		ast.Inspect(fd.Body, func(n ast.Node) bool {
+			if c, ok := n.(*ast.CallExpr); ok {
+				if id, ok := c.Fun.(*ast.Ident); ok && decls[id.Name] != nil {
+					calls[name] = append(calls[name], id.Name)
+				}
+			}
+			return true
+		})
+	}
+	names := make([]string, 0, len(decls))
+	for name := range decls {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, start := range names {
+		// Look for a path of calls from start back to start.
+		seen := map[string]bool{}
+		var path []string
+		var walk func(fn string) bool
+		walk = func(fn string) bool {
+			for _, callee := range calls[fn] {
+				if callee == start {
+					path = append(path, fn)
+					return true
+				}
+				if !seen[callee] {
+					seen[callee] = true
+					if walk(callee) {
+						path = append(path, fn)
+						return true
+					}
+				}
+			}
+			return false
+		}
+		if walk(start) {
+			slices.Reverse(path)
+			chain := strings.Join(append(path, start), " calls ")
+			return decls[start].Pos(), fmt.Sprintf("recursion (%s) is not allowed in go code blocks: the depth of a Go call cannot be bounded, and a stack overflow would end the process; use a loop, or a python block", chain)
+		}
+	}
+	return token.NoPos, ""
 }
 
 func (g *goFunc) addPackage(p string) {

@@ -708,3 +708,8 @@ func Enrich(value any) any {
 		}
 	}
 }
+
+func TestGoRecursionRefused(t *testing.T) {
+	wantLoadError(t, "F", "package main\n\nfunc F(v any) any {\n\treturn F(v)\n}\n", 3, "recursion (F calls F) is not allowed")
+	wantLoadError(t, "F", "package main\n\nfunc F(v any) any {\n\treturn g(v)\n}\n\nfunc g(v any) any {\n\treturn F(v)\n}\n", 3, "recursion (F calls g calls F)")
+}
