@@ -886,14 +886,11 @@ func dateFromISOFormat(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &s); err != nil {
 		return nil, err
 	}
-	if n := len(s); n != 7 && n != 8 && n != 10 {
-		return nil, fmt.Errorf("%s: Invalid isoformat string: %s", b.Name(), pyQuote(s))
-	}
-	days, err := parseISODate(s)
+	d, err := parseISODateOnly(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", b.Name(), isoError(err, s))
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
-	return date{days}, nil
+	return d, nil
 }
 
 func datetimeStrptime(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -907,6 +904,9 @@ func datetimeStrptime(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	}
 	var tz *timezone
 	if r.hasOffset {
+		if r.offset <= -24*usPerHour || r.offset >= 24*usPerHour {
+			return nil, fmt.Errorf("%s: offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24), not %s", b.Name(), timedelta{r.offset})
+		}
 		tz = &timezone{offset: r.offset}
 		if r.zone != "" {
 			tz.name, tz.named = r.zone, true

@@ -1,54 +1,65 @@
 package lib
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
-// Parsing for the datetime module: fromisoformat (CPython 3.11's grammar, ported from
-// Lib/datetime.py) and strptime (CPython's _strptime: a regular expression per directive).
+// Parsing for the datetime module: fromisoformat (a port of CPython 3.11's C parser in
+// Modules/_datetimemodule.c, quirks included) and strptime (CPython's _strptime: a regular
+// expression per directive).
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// atoiDigits parses a run of ASCII digits.
-func atoiDigits(s string) (int, error) {
-	if s == "" {
-		return 0, fmt.Errorf("invalid literal for int(): %q", s)
+// charAt returns s[i], or 0 past the end, as C reads its NUL-terminated string.
+func charAt(s string, i int) byte {
+	if i < len(s) {
+		return s[i]
 	}
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
-			return 0, fmt.Errorf("invalid literal for int(): %q", s)
-		}
-	}
-	return strconv.Atoi(s)
+	return 0
 }
 
-// isoSeparator finds where the date ends in a datetime string (_find_isoformat_datetime_separator).
-func isoSeparator(s string) (int, error) {
+// parseDigits reads exactly n digits at s[p:] (parse_digits).
+func parseDigits(s string, p, n int) (val, next int, ok bool) {
+	for i := 0; i < n; i++ {
+		c := charAt(s, p+i)
+		if !isDigit(c) {
+			return 0, 0, false
+		}
+		val = val*10 + int(c-'0')
+	}
+	return val, p + n, true
+}
+
+// isoSeparator finds where the date ends in a datetime string
+// (_find_isoformat_datetime_separator).
+func isoSeparator(s string) int {
 	n := len(s)
 	if n == 7 {
-		return 7, nil
+		return 7
 	}
 	if s[4] == '-' {
-		if s[5] == 'W' {
-			if n < 8 {
-				return 0, fmt.Errorf("invalid ISO string")
-			}
-			if n > 8 && s[8] == '-' {
-				if n == 9 {
-					return 0, fmt.Errorf("invalid ISO string")
-				}
-				if n > 10 && isDigit(s[10]) {
-					return 8, nil
-				}
-				return 10, nil
-			}
-			return 8, nil
+		if s[5] != 'W' {
+			return 10
 		}
-		return 10, nil
+		if n < 8 {
+			return -1
+		}
+		if n > 8 && s[8] == '-' {
+			if n == 9 {
+				return -1
+			}
+			if n > 10 && isDigit(s[10]) {
+				return 8
+			}
+			return 10
+		}
+		return 8
 	}
 	if s[4] == 'W' {
 		idx := 7
@@ -56,231 +67,209 @@ func isoSeparator(s string) (int, error) {
 			idx++
 		}
 		if idx < 9 {
-			return idx, nil
+			return idx
 		}
 		if idx%2 == 0 {
-			return 7, nil
+			return 7
 		}
-		return 8, nil
+		return 8
 	}
-	return 8, nil
+	return 8
 }
 
-// parseISODate parses YYYY-MM-DD, YYYYMMDD, YYYY-Www[-D] or YYYYWww[D] to days since the epoch.
-func parseISODate(s string) (int64, error) {
-	if len(s) < 7 {
-		return 0, fmt.Errorf("invalid date")
+var errISO = errors.New("invalid isoformat string")
+
+// parseISODate parses the date in s[:n]: YYYY-MM-DD, YYYYMMDD, YYYY-Www[-D] or YYYYWww[D]
+// (parse_isoformat_date). Fields are not range-checked.
+func parseISODate(s string, n int) (y, m, d int, err error) {
+	y, p, ok := parseDigits(s, 0, 4)
+	if !ok {
+		return 0, 0, 0, errISO
 	}
-	year, err := atoiDigits(s[0:4])
-	if err != nil {
-		return 0, err
+	usesSep := charAt(s, p) == '-'
+	if usesSep {
+		p++
 	}
-	hasSep := s[4] == '-'
-	pos := 4
-	if hasSep {
-		pos++
-	}
-	sep := 0
-	if hasSep {
-		sep = 1
-	}
-	if pos < len(s) && s[pos] == 'W' {
-		pos++
-		if pos+2 > len(s) {
-			return 0, fmt.Errorf("invalid week")
+	if charAt(s, p) == 'W' {
+		week, day := 0, 1
+		if week, p, ok = parseDigits(s, p+1, 2); !ok {
+			return 0, 0, 0, errISO
 		}
-		week, err := atoiDigits(s[pos : pos+2])
+		if p < n {
+			if usesSep {
+				if charAt(s, p) != '-' {
+					return 0, 0, 0, errISO
+				}
+				p++
+			}
+			if day, _, ok = parseDigits(s, p, 1); !ok {
+				return 0, 0, 0, errISO
+			}
+		}
+		days, err := isoWeekToDays(y, week, day)
 		if err != nil {
-			return 0, err
+			return 0, 0, 0, errISO
 		}
-		pos += 2
-		day := 1
-		if len(s) > pos {
-			if (s[pos] == '-') != hasSep {
-				return 0, fmt.Errorf("Inconsistent use of dash separator")
-			}
-			pos += sep
-			if day, err = atoiDigits(s[pos:min(pos+1, len(s))]); err != nil {
-				return 0, err
-			}
-			if pos+1 != len(s) {
-				return 0, fmt.Errorf("invalid date")
-			}
+		y, m, d = civilFromDays(days)
+		return y, m, d, nil
+	}
+	if m, p, ok = parseDigits(s, p, 2); !ok {
+		return 0, 0, 0, errISO
+	}
+	if usesSep {
+		if charAt(s, p) != '-' {
+			return 0, 0, 0, errISO
 		}
-		return isoWeekToDays(year, week, day)
+		p++
 	}
-	if pos+2 > len(s) {
-		return 0, fmt.Errorf("invalid date")
+	if d, _, ok = parseDigits(s, p, 2); !ok {
+		return 0, 0, 0, errISO
 	}
-	month, err := atoiDigits(s[pos : pos+2])
-	if err != nil {
-		return 0, err
-	}
-	pos += 2
-	if (pos < len(s) && s[pos] == '-') != hasSep {
-		return 0, fmt.Errorf("Inconsistent use of dash separator")
-	}
-	pos += sep
-	if pos+2 != len(s) {
-		return 0, fmt.Errorf("invalid date")
-	}
-	day, err := atoiDigits(s[pos : pos+2])
-	if err != nil {
-		return 0, err
-	}
-	if err := checkDate(year, month, day); err != nil {
-		return 0, rangeError{err}
-	}
-	return daysFromCivil(year, month, day), nil
+	return y, m, d, nil
 }
 
-// rangeError is a well-formed field out of range: fromisoformat reports it as is, and any
-// other failure as "Invalid isoformat string".
-type rangeError struct{ error }
-
-func isoError(err error, s string) error {
-	if re, ok := err.(rangeError); ok {
-		return re.error
+// parseHHMMSSFF parses HH[:?MM[:?SS[{.,}ffffff]]] from s[p:end] (parse_hh_mm_ss_ff). rv is
+// negative on failure, 1 if something other than the end of s follows, else 0.
+func parseHHMMSSFF(s string, p, end int) (vals [4]int, rv int) {
+	hasSep := true
+	for i := 0; i < 3; i++ {
+		v, next, ok := parseDigits(s, p, 2)
+		if !ok {
+			return vals, -3
+		}
+		vals[i], p = v, next
+		c := charAt(s, p)
+		p++
+		if i == 0 {
+			hasSep = c == ':'
+		}
+		if p >= end {
+			return vals, b2i(c != 0)
+		}
+		if hasSep && c == ':' {
+			continue
+		}
+		if c == '.' || c == ',' {
+			break
+		}
+		if !hasSep {
+			p--
+			continue
+		}
+		return vals, -4
 	}
+	toParse := min(end-p, 6)
+	us, next, ok := parseDigits(s, p, toParse)
+	if !ok {
+		return vals, -3
+	}
+	for i := toParse; i < 6; i++ {
+		us *= 10
+	}
+	vals[3], p = us, next
+	for isDigit(charAt(s, p)) {
+		p++
+	}
+	return vals, b2i(charAt(s, p) != 0)
+}
+
+// parseISOTime parses the time in s[p:] with an optional Z or ±HH[:MM[:SS[.ffffff]]] offset
+// (parse_isoformat_time). hasTZ reports an offset, in microseconds.
+func parseISOTime(s string, p int) (vals [4]int, hasTZ bool, offset int64, err error) {
+	tzPos := p
+	for tzPos < len(s) && s[tzPos] != 'Z' && s[tzPos] != '+' && s[tzPos] != '-' {
+		tzPos++
+	}
+	vals, rv := parseHHMMSSFF(s, p, tzPos)
+	if rv < 0 {
+		return vals, false, 0, errISO
+	}
+	if tzPos >= len(s) {
+		if rv == 1 {
+			return vals, false, 0, errISO
+		}
+		return vals, false, 0, nil
+	}
+	if s[tzPos] == 'Z' {
+		if tzPos+1 != len(s) {
+			return vals, false, 0, errISO
+		}
+		return vals, true, 0, nil
+	}
+	sign := int64(1)
+	if s[tzPos] == '-' {
+		sign = -1
+	}
+	tz, rv := parseHHMMSSFF(s, tzPos+1, len(s))
+	if rv != 0 {
+		return vals, false, 0, errISO
+	}
+	offset = sign * (int64(tz[0])*usPerHour + int64(tz[1])*usPerMin + int64(tz[2])*usPerSec + int64(tz[3]))
+	return vals, true, offset, nil
+}
+
+func invalidISO(s string) error {
 	return fmt.Errorf("Invalid isoformat string: %s", pyQuote(s))
 }
 
-// parseHHMMSSFF parses HH[:?MM[:?SS[{.,}fff[fff]]]] (_parse_hh_mm_ss_ff).
-func parseHHMMSSFF(s string) ([4]int, error) {
-	var comps [4]int
-	pos, hasSep := 0, false
-	for comp := 0; comp < 3; comp++ {
-		if len(s)-pos < 2 {
-			return comps, fmt.Errorf("Incomplete time component")
-		}
-		v, err := atoiDigits(s[pos : pos+2])
-		if err != nil {
-			return comps, err
-		}
-		comps[comp] = v
-		pos += 2
-		if comp == 0 {
-			hasSep = pos < len(s) && s[pos] == ':'
-		}
-		if pos >= len(s) || comp >= 2 {
-			break
-		}
-		if hasSep {
-			if s[pos] != ':' {
-				return comps, fmt.Errorf("Invalid time separator: %c", s[pos])
-			}
-			pos++
-		}
-	}
-	if pos < len(s) {
-		if s[pos] != '.' && s[pos] != ',' {
-			return comps, fmt.Errorf("Invalid microsecond component")
-		}
-		pos++
-		rest := s[pos:]
-		n := min(len(rest), 6)
-		v, err := atoiDigits(rest[:n])
-		if err != nil {
-			return comps, err
-		}
-		for i := n; i < 6; i++ {
-			v *= 10
-		}
-		comps[3] = v
-		for i := n; i < len(rest); i++ {
-			if !isDigit(rest[i]) {
-				return comps, fmt.Errorf("Non-digit values in unparsed fraction")
-			}
-		}
-	}
-	return comps, nil
-}
-
-// parseISOTime parses the time part, with an optional Z or ±HH[:MM[:SS[.ffffff]]] offset.
-func parseISOTime(s string) (comps [4]int, tz *timezone, err error) {
-	if len(s) < 2 {
-		return comps, nil, fmt.Errorf("Isoformat time too short")
-	}
-	tzPos := strings.IndexByte(s, '-') + 1
-	if tzPos == 0 {
-		tzPos = strings.IndexByte(s, '+') + 1
-	}
-	if tzPos == 0 {
-		tzPos = strings.IndexByte(s, 'Z') + 1
-	}
-	timeStr := s
-	if tzPos > 0 {
-		timeStr = s[:tzPos-1]
-	}
-	if comps, err = parseHHMMSSFF(timeStr); err != nil {
-		return comps, nil, err
-	}
-	switch {
-	case tzPos == len(s) && s[len(s)-1] == 'Z':
-		tz = utc
-	case tzPos > 0:
-		tzStr := s[tzPos:]
-		if n := len(tzStr); n == 0 || n == 1 || n == 3 {
-			return comps, nil, fmt.Errorf("Malformed time zone string")
-		}
-		tc, err := parseHHMMSSFF(tzStr)
-		if err != nil {
-			return comps, nil, err
-		}
-		off := int64(tc[0])*usPerHour + int64(tc[1])*usPerMin + int64(tc[2])*usPerSec + int64(tc[3])
-		if s[tzPos-1] == '-' {
-			off = -off
-		}
-		switch {
-		case off == 0:
-			tz = utc
-		case off <= -24*usPerHour || off >= 24*usPerHour:
-			return comps, nil, fmt.Errorf("offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24)")
-		default:
-			tz = &timezone{offset: off}
-		}
-	}
-	return comps, tz, nil
-}
-
+// parseISODatetime is datetime.fromisoformat: malformed text is "Invalid isoformat string",
+// while well-formed fields out of range fail as the datetime constructor does.
 func parseISODatetime(s string) (datetime, error) {
-	invalid := fmt.Errorf("Invalid isoformat string: %s", pyQuote(s))
 	if len(s) < 7 {
-		return datetime{}, invalid
+		return datetime{}, invalidISO(s)
 	}
-	sepAt, err := isoSeparator(s)
-	if err != nil || sepAt > len(s) {
-		return datetime{}, invalid
+	sepAt := isoSeparator(s)
+	if sepAt < 0 {
+		return datetime{}, invalidISO(s)
 	}
-	days, err := parseISODate(s[:sepAt])
+	y, mo, d, err := parseISODate(s, sepAt)
 	if err != nil {
-		return datetime{}, isoError(err, s)
+		return datetime{}, invalidISO(s)
 	}
-	var comps [4]int
-	var tz *timezone
-	if sepAt < len(s) {
+	var vals [4]int
+	var hasTZ bool
+	var offset int64
+	if len(s) > sepAt {
 		// The separator is any one character.
-		_, size := firstRune(s[sepAt:])
-		if tstr := s[sepAt+size:]; tstr != "" {
-			if comps, tz, err = parseISOTime(tstr); err != nil {
-				return datetime{}, invalid
-			}
+		_, size := utf8.DecodeRuneInString(s[sepAt:])
+		if vals, hasTZ, offset, err = parseISOTime(s, sepAt+size); err != nil {
+			return datetime{}, invalidISO(s)
 		}
 	}
-	if err := checkTime(comps[0], comps[1], comps[2], comps[3]); err != nil {
+	if err := checkDate(y, mo, d); err != nil {
 		return datetime{}, err
 	}
-	return makeDatetime(days*usPerDay+int64(comps[0])*usPerHour+int64(comps[1])*usPerMin+
-		int64(comps[2])*usPerSec+int64(comps[3]), tz)
-}
-
-func firstRune(s string) (rune, int) {
-	for i, r := range s {
-		if i > 0 {
-			return r, i
+	if err := checkTime(vals[0], vals[1], vals[2], vals[3]); err != nil {
+		return datetime{}, err
+	}
+	var tz *timezone
+	if hasTZ {
+		switch {
+		case offset == 0:
+			tz = utc
+		case offset <= -24*usPerHour || offset >= 24*usPerHour:
+			return datetime{}, fmt.Errorf("offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24), not %s", timedelta{offset})
+		default:
+			tz = &timezone{offset: offset}
 		}
 	}
-	return 0, len(s)
+	return datetime{daysFromCivil(y, mo, d)*usPerDay + int64(vals[0])*usPerHour + int64(vals[1])*usPerMin +
+		int64(vals[2])*usPerSec + int64(vals[3]), tz}, nil
+}
+
+// parseISODateOnly is date.fromisoformat.
+func parseISODateOnly(s string) (date, error) {
+	if n := len(s); n != 7 && n != 8 && n != 10 {
+		return date{}, invalidISO(s)
+	}
+	y, m, d, err := parseISODate(s, len(s))
+	if err != nil {
+		return date{}, invalidISO(s)
+	}
+	if err := checkDate(y, m, d); err != nil {
+		return date{}, err
+	}
+	return date{daysFromCivil(y, m, d)}, nil
 }
 
 // ---- strptime ----
@@ -333,6 +322,7 @@ func strptimeRegexp(format string) (*regexp.Regexp, error) {
 	}
 	var pat strings.Builder
 	pat.WriteString(`(?i)\A`)
+	seen := map[byte]bool{} // Python's regular expression rejects a repeated directive
 	var expand func(f string, outer string) error
 	expand = func(f string, outer string) error {
 		for i := 0; i < len(f); i++ {
@@ -353,6 +343,12 @@ func strptimeRegexp(format string) (*regexp.Regexp, error) {
 				r, ok := strptimeRE[d]
 				if !ok {
 					return fmt.Errorf("%s is a bad directive in format %s", pyQuote(string(d)), pyQuote(outer))
+				}
+				if d != '%' {
+					if seen[d] {
+						return fmt.Errorf("redefinition of group name %s in format %s", pyQuote(string(d)), pyQuote(outer))
+					}
+					seen[d] = true
 				}
 				pat.WriteString(r)
 			case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
@@ -520,15 +516,15 @@ func strptime(s, format string) (*strptimeResult, error) {
 	if !r.hasOffset {
 		r.zone = "" // %Z alone only matches UTC or GMT and leaves the result naive
 	}
-	if isoYear >= 0 {
-		if julian >= 0 {
-			return nil, fmt.Errorf("Day of the year directive '%%j' is not compatible with ISO year directive '%%G'. Use '%%Y' instead.")
-		}
+	if year < 0 && isoYear >= 0 {
 		if isoWeek < 0 || weekday < 0 {
 			return nil, fmt.Errorf("ISO year directive '%%G' must be used with the ISO week directive '%%V' and a weekday directive ('%%A', '%%a', '%%w', or '%%u').")
 		}
-	} else if isoWeek >= 0 {
-		if year < 0 || weekday < 0 {
+		if julian >= 0 {
+			return nil, fmt.Errorf("Day of the year directive '%%j' is not compatible with ISO year directive '%%G'. Use '%%Y' instead.")
+		}
+	} else if weekOfYear < 0 && isoWeek >= 0 {
+		if weekday < 0 {
 			return nil, fmt.Errorf("ISO week directive '%%V' must be used with the ISO year directive '%%G' and a weekday directive ('%%A', '%%a', '%%w', or '%%u').")
 		}
 		return nil, fmt.Errorf("ISO week directive '%%V' is incompatible with the year directive '%%Y'. Use the ISO year '%%G' instead.")

@@ -10,7 +10,9 @@ import (
 )
 
 // The os module: getenv and environ only, both reading a frozen snapshot of the process
-// environment taken when the modules are built. Nothing else of os is offered.
+// environment taken when the modules are built. Nothing else of os is offered. Variables
+// whose names start with WEIR_ are weir's own settings and secrets (WEIR_KAFKA_PASSWORD,
+// WEIR_API_TOKEN) and are not shown to code.
 
 func newOS() starlark.Value {
 	env := os.Environ()
@@ -18,6 +20,9 @@ func newOS() starlark.Value {
 	environ := new(starlark.Dict)
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "WEIR_") {
+			continue
+		}
 		_ = environ.SetKey(starlark.String(k), starlark.String(v))
 	}
 	environ.Freeze()

@@ -864,7 +864,7 @@ func parseTemplate(t string, p *rePattern) ([]templatePart, error) {
 			if name == "" {
 				return nil, fmt.Errorf("missing group name at position %d", i+3)
 			}
-			if g, err := atoiDigits(name); err == nil {
+			if g, _, ok := parseDigits(name, 0, len(name)); ok && len(name) <= 9 {
 				if err := ref(g); err != nil {
 					return nil, err
 				}
