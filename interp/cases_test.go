@@ -109,8 +109,9 @@ func indent(src, prefix string) string {
 }
 
 // manifest wraps a case's code in an app and an agent. The code block's
-// first line is line 20 of agent.yaml, at column 13; an init block, when
-// there is one, comes first, so it shifts the operation down.
+// first line is line 15 of agent.yaml, at column 13; an init block (2 lines
+// and its own), a tables list (1 line and one per table) and an entrypoint
+// (1 line) come before it and push it down.
 func (c *codeCase) manifest() (string, error) {
 	op, lang, src, ok := c.block()
 	if !ok {
@@ -229,7 +230,7 @@ func render(v Value) string {
 	if items, ok := Fanned(v); ok {
 		parts := make([]string, len(items))
 		for i, it := range items {
-			parts[i] = render(it)
+			parts[i] = strings.TrimSuffix(render(it), "\n")
 		}
 		return "fanout " + strings.Join(parts, " ") + "\n"
 	}

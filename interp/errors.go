@@ -2,6 +2,7 @@ package interp
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -41,10 +42,11 @@ func (e *Error) Error() string {
 		b.WriteString("\nbacktrace (most recent call last):")
 		for _, fr := range e.Frames {
 			b.WriteString("\n  ")
-			if s := fr.Pos.String(); s != "" {
+			switch s := fr.Pos.String(); {
+			case s != "":
 				b.WriteString(s)
 				b.WriteString(": in ")
-			} else {
+			case !strings.HasPrefix(fr.Func, "..."):
 				b.WriteString("in builtin ")
 			}
 			b.WriteString(fr.Func)
@@ -95,15 +97,31 @@ func (f *Func) errAtPos(pos syntax.Position, msg string) error {
 
 const cancelled = "Starlark computation cancelled: "
 
+// keepFrames is how many calls a backtrace shows at each end.
+const keepFrames = 8
+
 // callError turns a Starlark error into an Error with the backtrace in
-// YAML lines.
-func (f *Func) callError(err error) error {
+// YAML lines. lastTick is where the call stood at the last budget check: a
+// call cancelled for its budget can stop on a loop's jump, which Starlark
+// places at the function's first line, so the loop's own line is better.
+func (f *Func) callError(err error, lastTick syntax.Position) error {
 	var ee *starlark.EvalError
 	if !errors.As(err, &ee) {
 		return &Error{Pos: f.code.Pos, Path: f.path, Message: err.Error()}
 	}
 	e := &Error{Pos: f.code.Pos, Path: f.path, Message: strings.TrimPrefix(ee.Msg, cancelled)}
-	for _, fr := range ee.CallStack {
+	stack := ee.CallStack
+	if len(stack) > 2*keepFrames {
+		// Deep recursion: the first and last calls say what happened.
+		omitted := len(stack) - 2*keepFrames
+		stack = append(append(stack[:keepFrames:keepFrames], starlark.CallFrame{Name: fmt.Sprintf("... %d more calls ...", omitted)}), stack[len(stack)-keepFrames:]...)
+	}
+	if n := len(stack); n > 0 && strings.HasPrefix(ee.Msg, cancelled) {
+		if top := stack[n-1].Pos; lastTick.Filename() == top.Filename() && lastTick.Line > top.Line {
+			stack[n-1].Pos = lastTick
+		}
+	}
+	for _, fr := range stack {
 		if fr.Name == "<toplevel>" && len(ee.CallStack) > 1 {
 			continue
 		}

@@ -12,13 +12,18 @@ type Fanout struct {
 	Items []Value
 }
 
-var _ starlark.Value = (*Fanout)(nil)
+var _ starlark.Sequence = (*Fanout)(nil)
 
 func (f *Fanout) String() string        { return fmt.Sprintf("fanout(%d items)", len(f.Items)) }
 func (f *Fanout) Type() string          { return "fanout" }
 func (f *Fanout) Freeze()               {}
 func (f *Fanout) Truth() starlark.Bool  { return len(f.Items) > 0 }
 func (f *Fanout) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: fanout") }
+
+// Len and Iterate let code that calls a generator helper loop over what it
+// yields (for x in helper(v)), as Python iterates a generator.
+func (f *Fanout) Len() int                   { return len(f.Items) }
+func (f *Fanout) Iterate() starlark.Iterator { return &listIterator{items: f.Items} }
 
 // Fanned returns the items of a fan-out, and whether v is one.
 func Fanned(v Value) ([]Value, bool) {

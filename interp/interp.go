@@ -327,6 +327,7 @@ type Thread struct {
 	deadline  time.Time
 	stepLimit uint64
 	timedOut  bool
+	lastTick  syntax.Position // where the innermost call stood at the last budget check
 }
 
 // NewThread returns a thread for calls of programs compiled with opts.
@@ -365,6 +366,7 @@ func (t *Thread) onMaxSteps(th *starlark.Thread) {
 		t.timedOut = true
 		th.Cancel(fmt.Sprintf("the call ran longer than %s (codeTimeout)", t.opts.Timeout))
 	default:
+		t.lastTick = th.CallFrame(0).Pos
 		th.SetMaxExecutionSteps(min(t.stepLimit, th.ExecutionSteps()+checkSteps))
 	}
 }
@@ -375,12 +377,13 @@ func (f *Func) run(t *Thread, fn func() (starlark.StringDict, error)) (starlark.
 	out, err := fn()
 	t.end()
 	if err != nil {
-		return nil, f.callError(err)
+		return nil, f.callError(err, t.lastTick)
 	}
 	return out, nil
 }
 
 func (t *Thread) begin() {
+	t.lastTick = syntax.Position{}
 	t.deadline = time.Now().Add(t.opts.Timeout)
 	t.stepLimit = t.th.ExecutionSteps() + t.opts.MaxSteps
 	t.th.SetMaxExecutionSteps(min(t.stepLimit, t.th.ExecutionSteps()+checkSteps))
@@ -429,7 +432,7 @@ func (f *Func) Call(t *Thread, ev *Event, args starlark.Tuple, kwargs []starlark
 	t.end()
 	t.ctx.event.ev = nil
 	if err != nil {
-		return nil, f.callError(err)
+		return nil, f.callError(err, t.lastTick)
 	}
 	return v, nil
 }

@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -505,18 +506,54 @@ func jsonKey(k Value) (string, error) {
 	return "", fmt.Errorf("cannot encode a dict key of type %s as JSON", k.Type())
 }
 
+// appendJSONFloat writes a float as Python's repr does (and so its
+// json.dumps): the shortest digits that read back the same, in fixed
+// notation for exponents from -4 to 15 and with a fraction always (1.0), in
+// scientific notation otherwise (1e+16, 1.5e-05).
 func appendJSONFloat(buf []byte, f float64) ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return buf, fmt.Errorf("cannot encode %v as JSON", f)
 	}
+	if f == 0 {
+		if math.Signbit(f) {
+			return append(buf, "-0.0"...), nil
+		}
+		return append(buf, "0.0"...), nil
+	}
 	start := len(buf)
-	buf = strconv.AppendFloat(buf, f, 'g', -1, 64)
+	buf = strconv.AppendFloat(buf, f, 'e', -1, 64)
+	if exp := exponent(buf[start:]); exp < -4 || exp >= 16 {
+		return buf, nil
+	}
+	buf = strconv.AppendFloat(buf[:start], f, 'f', -1, 64)
+	return withFraction(buf, start), nil
+}
+
+// exponent reads the exponent of a number in 'e' notation (1.5e-05).
+func exponent(b []byte) int {
+	i := bytes.IndexByte(b, 'e')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	n := 0
+	for _, c := range b[i+2:] {
+		n = n*10 + int(c-'0')
+	}
+	if b[i+1] == '-' {
+		return -n
+	}
+	return n
+}
+
+// withFraction adds ".0" to a fixed-notation number without a fraction, so
+// it reads back as a float.
+func withFraction(buf []byte, start int) []byte {
 	for _, c := range buf[start:] {
-		if c == '.' || c == 'e' || c == 'E' || c == 'n' || c == 'N' {
-			return buf, nil
+		if c == '.' {
+			return buf
 		}
 	}
-	return append(buf, ".0"...), nil // keep it a float when read back
+	return append(buf, ".0"...)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -119,3 +119,17 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestJSONFloatsAsPython(t *testing.T) {
+	// Each as Python's repr() and json.dumps() print it.
+	for f, want := range map[float64]string{
+		1700000000.5: "1700000000.5", 123456789.0: "123456789.0", 1e16: "1e+16", 1e15: "1000000000000000.0",
+		1.5e-5: "1.5e-05", 0.0001: "0.0001", 0.1: "0.1", -2.5: "-2.5", 1e22: "1e+22", 9999999999999998.0: "9999999999999998.0",
+		5e-324: "5e-324", 1.7976931348623157e308: "1.7976931348623157e+308", 100.0: "100.0",
+	} {
+		got, err := EncodeJSON(starlark.Float(f))
+		if err != nil || string(got) != want {
+			t.Errorf("%v: got %s, want %s", f, got, want)
+		}
+	}
+}
