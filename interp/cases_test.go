@@ -67,6 +67,10 @@ func (c *codeCase) set(name, body string) {
 	c.sections = append(c.sections, section{name, body})
 }
 
+func (c *codeCase) remove(name string) {
+	c.sections = slices.DeleteFunc(c.sections, func(s section) bool { return s.name == name })
+}
+
 func (c *codeCase) format() string {
 	var b strings.Builder
 	b.WriteString(c.comment)
@@ -259,6 +263,8 @@ func TestCodeCases(t *testing.T) {
 				}
 				if errText != "" {
 					c.set("error", errText)
+				} else {
+					c.remove("error")
 				}
 				if err := os.WriteFile(path, []byte(c.format()), 0o644); err != nil {
 					t.Fatal(err)
