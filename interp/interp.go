@@ -69,8 +69,9 @@ type Func struct {
 	name  string // the Starlark file name of the block
 
 	star  *starlark.Program
-	lines []int  // Starlark line -> block line, for python blocks (nil: the same)
-	exact []bool // Starlark line is the block line unchanged, so columns hold
+	lines []int           // Starlark line -> block line, for python blocks (nil: the same)
+	exact []bool          // Starlark line is the block line unchanged, so columns hold
+	def   *syntax.DefStmt // the entry point's definition, when it is a def
 	goFn  goBlock
 }
 
@@ -109,6 +110,9 @@ func Compile(r spec.Resource, opts Options) (*Program, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errs
+	}
+	if errs := checkRoles(r, p); len(errs) > 0 {
+		return nil, errs.Sorted()
 	}
 	return p, nil
 }
@@ -215,6 +219,7 @@ func (p *Program) compile(cb spec.CodeBlock, globals starlark.StringDict, isInit
 		return nil, err
 	}
 	f.entry = entry
+	f.def = findDef(file, entry)
 	// Run the top level once now, so that its errors are load errors.
 	if !isInit {
 		if _, err := f.instantiate(newThread(p.opts)); err != nil {
