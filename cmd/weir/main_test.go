@@ -177,3 +177,20 @@ func TestVersion(t *testing.T) {
 		t.Errorf("exit %d, %q", code, stdout)
 	}
 }
+
+// TestValidateCompilesCode: validate runs the load path a reload runs, code
+// blocks included, so code errors come with their YAML lines.
+func TestValidateCompilesCode(t *testing.T) {
+	dir := t.TempDir()
+	src := strings.Replace(badAgent, "valueSerialiser: json", "valueSerializer: json", 1)
+	src = strings.Replace(src, `tables: [{name: counts, paramName: counts}]`, "", 1)
+	src = strings.Replace(src, `map: {python: "def f(v, counts): return v"}`, "map:\n          python: |\n            def f(v):\n                class X:\n                    pass", 1)
+	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runWeir(t, "validate", dir)
+	want := filepath.Join(dir, "app.yaml") + ":20:17: spec.processors.operations[0].map: class definitions are not supported in weir's Python"
+	if code != exitInvalid || !strings.HasPrefix(stderr, want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant a line starting %s", code, stderr, want)
+	}
+}
