@@ -3,6 +3,7 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -76,6 +77,8 @@ type Func struct {
 }
 
 var blockIDs atomic.Int64
+
+var identifierRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Compile compiles every code block of a resource once: it runs the init
 // block and checks that each block defines its entry point. Errors are
@@ -309,11 +312,34 @@ func resolveMessage(msg string) string {
 }
 
 // runInit runs an init block's top level on its own thread and returns its
-// frozen globals.
+// frozen globals. An init block that names an entrypoint has it called once,
+// with no arguments, after its top level; a dict it returns adds its
+// entries to the globals.
 func (f *Func) runInit() (starlark.StringDict, error) {
 	t := newThread(f.prog.opts)
 	globals, err := f.run(t, func() (starlark.StringDict, error) {
-		return f.star.Init(t.th, f.prog.predeclared(nil, t.ctx))
+		globals, err := f.star.Init(t.th, f.prog.predeclared(nil, t.ctx))
+		if err != nil || f.entry == "" {
+			return globals, err
+		}
+		fn, ok := globals[f.entry].(starlark.Callable)
+		if !ok {
+			return nil, fmt.Errorf("entrypoint %q is a %s, not a function", f.entry, globals[f.entry].Type())
+		}
+		out, err := starlark.Call(t.th, fn, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		if d, ok := out.(*starlark.Dict); ok {
+			for k, v := range d.Entries() {
+				name, ok := k.(starlark.String)
+				if !ok || !identifierRE.MatchString(string(name)) {
+					return nil, fmt.Errorf("init's %s returned a dict with key %s, which cannot name a global", f.entry, k)
+				}
+				globals[string(name)] = v
+			}
+		}
+		return globals, nil
 	})
 	if err != nil {
 		return nil, err
