@@ -1,0 +1,174 @@
+package kafka
+
+import (
+	"context"
+	"crypto/tls"
+	"time"
+)
+
+// Header is a record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one Kafka record, consumed or to produce. Partition -1 on a
+// record to produce lets the client's partitioner choose (murmur2 of the key,
+// as the Java client does, so both clients place keys alike).
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	Headers   []Header
+	Timestamp time.Time
+}
+
+// TopicPartition names one partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// Fetch is the records one poll returned for one partition, in offset order.
+type Fetch struct {
+	Topic     string
+	Partition int32
+	Records   []*Record
+}
+
+// SASL is SASL authentication: Mechanism is PLAIN, SCRAM-SHA-256 or
+// SCRAM-SHA-512.
+type SASL struct {
+	Mechanism string
+	User      string
+	Password  string
+}
+
+// Config is how a client reaches the cluster and who it is.
+type Config struct {
+	Brokers  []string
+	TLS      *tls.Config // nil: plaintext
+	SASL     *SASL       // nil: no authentication
+	ClientID string
+	// Extra holds client properties passed through from spec.config.kafka,
+	// named as librdkafka names them (linger.ms, fetch.max.bytes, ...).
+	// Each client applies those it understands and rejects the others with
+	// an error that names them.
+	Extra map[string]string
+}
+
+// Guarantee is the delivery guarantee of a session.
+type Guarantee int
+
+const (
+	// ExactlyOnce: a transactional producer, read_committed consumption,
+	// and the consumed offsets committed in the same transaction as the
+	// records produced from them.
+	ExactlyOnce Guarantee = iota
+	// AtLeastOnce: an idempotent producer; offsets committed only after the
+	// records produced from them are acknowledged.
+	AtLeastOnce
+)
+
+// SessionConfig is one app instance's membership of its consumer group.
+type SessionConfig struct {
+	Config
+	Guarantee Guarantee
+	// Group is the consumer group, <app>-app.
+	Group string
+	// InstanceID gives the member static membership ("" for dynamic).
+	InstanceID string
+	// TransactionalID identifies the transactional producer (exactly-once);
+	// it must be stable across restarts of one instance and unique between
+	// instances.
+	TransactionalID string
+	// Topics are consumed by name; Patterns by regular expression.
+	Topics   []string
+	Patterns []string
+	// OnAssigned is called with the partitions this member gains, before any
+	// of their records is returned by Poll.
+	OnAssigned func(ctx context.Context, parts []TopicPartition)
+	// OnRevoked is called with the partitions this member loses (cooperative
+	// rebalancing: only those), before they go. A transaction in flight is
+	// ended (committed if it can be, else aborted) by the session itself.
+	OnRevoked func(ctx context.Context, parts []TopicPartition)
+}
+
+// Session consumes an app's topics as a group member and produces its
+// outputs, with the app's delivery guarantee. The engine drives it in a
+// loop: Begin, Poll and process (Produce) one or more times, End; then
+// again. A Session is used from one goroutine, except Produce, which workers
+// call concurrently.
+type Session interface {
+	// Begin starts a transaction (exactly-once); with at-least-once it marks
+	// the start of a commit interval.
+	Begin(ctx context.Context) error
+	// Poll returns the next records of the assigned partitions, grouped by
+	// partition, waiting until some arrive or ctx ends (then it returns
+	// ctx's error).
+	Poll(ctx context.Context) ([]Fetch, error)
+	// Produce sends a record asynchronously; done is called exactly once,
+	// from any goroutine, when the broker acknowledged it (with its
+	// partition and offset set) or it failed.
+	Produce(r *Record, done func(*Record, error))
+	// End flushes what was produced and then, with commit, commits the
+	// records produced since Begin together with the offsets of every record
+	// polled since Begin (exactly-once: in one transaction; at-least-once:
+	// offsets after the records are acknowledged). Without commit, or when
+	// the commit cannot happen (a rebalance took a partition, a produce
+	// failed), it aborts: nothing produced since Begin becomes visible to
+	// read_committed readers, and the session rewinds so that the records
+	// polled since Begin are returned by Poll again. committed reports which
+	// happened.
+	End(ctx context.Context, commit bool) (committed bool, err error)
+	// Close leaves the group (a static member stays until its session
+	// times out) and releases the client. An open transaction is aborted.
+	Close()
+}
+
+// TopicSpec is a topic to declare.
+type TopicSpec struct {
+	Name              string
+	Partitions        int32
+	ReplicationFactor int16
+	Config            map[string]string // cleanup.policy, retention.ms, ...
+}
+
+// TopicInfo is what the cluster says of an existing topic.
+type TopicInfo struct {
+	Name       string
+	Partitions int32
+	Config     map[string]string
+}
+
+// Admin declares and describes topics.
+type Admin interface {
+	// CreateTopics creates the topics that do not exist and returns, for
+	// each of them, nil or its error. An existing topic is not an error.
+	CreateTopics(ctx context.Context, topics []TopicSpec) (map[string]error, error)
+	// DescribeTopics returns the topics that exist, by name; a missing one
+	// is absent from the map.
+	DescribeTopics(ctx context.Context, names []string) (map[string]TopicInfo, error)
+	// DeleteTopics deletes topics (the control API's purge).
+	DeleteTopics(ctx context.Context, names []string) error
+	Close()
+}
+
+// Producer produces without a consumer group: web view ingest, tasks,
+// `weir produce`. Its records are acknowledged one by one (idempotent).
+type Producer interface {
+	Produce(r *Record, done func(*Record, error))
+	Flush(ctx context.Context) error
+	Close()
+}
+
+// Client opens sessions, admins and producers for one library.
+type Client interface {
+	// Name is the library: "franz" or "librdkafka".
+	Name() string
+	NewSession(cfg SessionConfig) (Session, error)
+	NewAdmin(cfg Config) (Admin, error)
+	NewProducer(cfg Config) (Producer, error)
+}
