@@ -50,6 +50,7 @@ func translatePython(src string) (out string, lines []int, err error) {
 		return "", nil, cerr
 	}
 	t := &pyTr{f: f, toks: toks}
+	t.strNames, t.modNames = t.boundNames()
 	stmts, end, cerr := t.parseBlock(0)
 	if cerr != nil {
 		return "", nil, cerr
@@ -677,6 +678,10 @@ var pyCompound = map[string]bool{
 type pyTr struct {
 	f    *pyFile
 	toks []pyTok
+	// strNames are the names some statement binds to a string literal
+	// (NAME = "..."): NAME % x may be string formatting. modNames are
+	// the names import statements bind: m.decode(x) is the module's.
+	strNames, modNames map[string]bool
 }
 
 func (t *pyTr) tok(i int) *pyTok { return &t.toks[i] }
@@ -1117,7 +1122,7 @@ func (t *pyTr) translateExpr(lo, hi int) string {
 	if len(toks) == 0 {
 		return "None"
 	}
-	sub := &pyTr{f: t.f, toks: toks}
+	sub := &pyTr{f: t.f, toks: toks, strNames: t.strNames, modNames: t.modNames}
 	sub.tokenPass()
 	sub.processSpan(0, len(toks))
 	sub.checkYields()
@@ -1129,7 +1134,7 @@ func (t *pyTr) translateExpr(lo, hi int) string {
 // ---- expressions ----
 
 // processSpan rewrites the expression tokens [a, b): inner groups first,
-// then powers, then chained comparisons.
+// then method calls, powers, %-formatting and chained comparisons.
 func (t *pyTr) processSpan(a, b int) {
 	for i := a; i < b; i = t.skip(i) {
 		if t.isOpen(i) {
@@ -1141,8 +1146,162 @@ func (t *pyTr) processSpan(a, b int) {
 			t.groupRewrite(i, m)
 		}
 	}
+	t.methodRewrite(a, b)
 	t.powRewrite(a, b)
+	t.percentRewrite(a, b)
 	t.compareRewrite(a, b)
+}
+
+// pyMethodHelpers are the methods of str and bytes Starlark lacks, and the
+// helper a call of each becomes: X.m(args) is helper(X, args). The helper
+// calls X's own method when X is not a str (or bytes).
+var pyMethodHelpers = map[string]string{
+	"encode": "__encode",
+	"decode": "__decode",
+	"format": "__str_format",
+}
+
+// methodRewrite turns X.encode(args), X.decode(args) and X.format(args) in
+// [a, b) into __encode(X, args) and so on; X is the primary before the
+// dot.
+func (t *pyTr) methodRewrite(a, b int) {
+	for i := a; i < b; i = t.skip(i) {
+		if !t.isOp(i, ".") || i == a || !t.isOperandEnd(i-1) || i+2 >= b || t.toks[i+1].kind != pyName {
+			continue
+		}
+		helper, ok := pyMethodHelpers[t.toks[i+1].text]
+		if !ok || !t.isOp(i+2, "(") || !t.isOpen(i+2) {
+			continue
+		}
+		open, close := i+2, t.toks[i+2].match
+		ls := t.primaryStart(a, i-1)
+		if ls == i-1 && t.toks[ls].kind == pyName && t.modNames[t.toks[ls].text] {
+			continue
+		}
+		t.toks[ls].pre = helper + "(" + t.toks[ls].pre
+		for k := i; k <= open; k++ {
+			t.setOut(k, "")
+			t.toks[k].noGap = true
+		}
+		if close > open+1 {
+			t.setOut(open, ", ")
+			if t.f.lineAt(t.toks[open+1].start) != t.f.lineAt(t.toks[open].start) {
+				t.setOut(open, ",")
+			}
+			t.toks[open+1].noGap = true
+		}
+	}
+}
+
+// percentRewrite turns S % x in [a, b), where S is a string literal or a
+// name in strNames, into __percent(S, x): Python's printf-style
+// formatting, which has widths and precisions Starlark's % lacks. The
+// right operand is what ** would take; S % x % y nests.
+func (t *pyTr) percentRewrite(a, b int) {
+	prevStart, prevEnd := -1, -1
+	for i := a; i < b; i = t.skip(i) {
+		if !t.isOp(i, "%") || i == a {
+			continue
+		}
+		ls := -1
+		switch {
+		case i == prevEnd:
+			ls = prevStart
+		case t.toks[i-1].kind == pyString:
+			ls = i - 1
+			for ls > a && t.toks[ls-1].kind == pyString {
+				ls--
+			}
+			if strings.Contains(t.toks[ls].str.prefix, "b") || t.isOp(ls-1, ".") {
+				continue
+			}
+		case t.toks[i-1].kind == pyName && t.strNames[t.toks[i-1].text] && !pyKeywords[t.toks[i-1].text]:
+			ls = i - 1
+			if t.isOp(ls-1, ".") {
+				continue
+			}
+		default:
+			continue
+		}
+		if ls > a && t.bindsTighter(ls-1) {
+			continue
+		}
+		re := t.powerEnd(i+1, b)
+		if re < 0 {
+			continue
+		}
+		t.toks[ls].pre = "__percent(" + t.toks[ls].pre
+		t.toks[re-1].post += ")"
+		t.setOut(i, ",")
+		t.toks[i].noGap = true
+		if t.toks[i+1].start == t.toks[i].end {
+			t.setOut(i, ", ")
+		}
+		prevStart, prevEnd = ls, re
+		i = re - 1
+	}
+}
+
+// bindsTighter reports whether the token before an operand of % (at i)
+// takes that operand first: a multiplicative operator (left-associative,
+// as % is), **, or a unary operator.
+func (t *pyTr) bindsTighter(i int) bool {
+	switch {
+	case t.isOp(i, "*", "/", "//", "%", "@", "**", "~"):
+		return true
+	case t.isOp(i, "-", "+"):
+		return !t.isOperandEnd(i - 1)
+	}
+	return false
+}
+
+// boundNames are the names a simple statement NAME = "literal" binds
+// (one such statement anywhere in the file is enough: __percent formats
+// only a string and leaves any other left operand to Starlark's %), and
+// the names import statements bind.
+func (t *pyTr) boundNames() (strs, mods map[string]bool) {
+	names, mods := map[string]bool{}, map[string]bool{}
+	for k := 0; k+1 < len(t.toks); k++ {
+		if t.isName(k, "import") && !t.isName(k-2, "from") {
+			for _, r := range t.splitLevel(k+1, t.stmtEnd(k), ",") {
+				if t.toks[r[1]-1].kind == pyName {
+					mods[t.toks[r[1]-1].text] = true
+				}
+			}
+		}
+	}
+	for k := 0; k+2 < len(t.toks); k++ {
+		if t.toks[k].kind != pyName || pyKeywords[t.toks[k].text] || !t.isOp(k+1, "=") || t.toks[k+2].kind != pyString {
+			continue
+		}
+		if k > 0 {
+			switch p := t.toks[k-1]; {
+			case p.kind == pyNewline || p.kind == pyIndent || p.kind == pyDedent:
+			case p.kind == pyOp && (p.text == ";" || p.text == ":"):
+			default:
+				continue
+			}
+		}
+		m := k + 2
+		for m < len(t.toks) && t.toks[m].kind == pyString {
+			m++
+		}
+		if strings.Contains(t.toks[k+2].str.prefix, "b") {
+			continue
+		}
+		if end := t.toks[m]; end.kind == pyNewline || end.kind == pyEOF || end.kind == pyOp && end.text == ";" {
+			names[t.toks[k].text] = true
+		}
+	}
+	return names, mods
+}
+
+// stmtEnd is the NEWLINE or ';' that ends the statement token k is in.
+func (t *pyTr) stmtEnd(k int) int {
+	for k < len(t.toks) && t.toks[k].kind != pyNewline && t.toks[k].kind != pyEOF && !t.isOp(k, ";") {
+		k = t.skip(k)
+	}
+	return k
 }
 
 // groupRewrite rewrites the bracket pair open..close: generator
@@ -1488,7 +1647,27 @@ func (t *pyTr) simple(st *pyStmt, fn *pyFunc) {
 			t.annotation(st, c)
 		}
 		t.processSpan(a, b)
+		if k := t.findLevel(a, b, "**="); k > a {
+			t.powAssign(a, k, b)
+		}
 	}
+}
+
+// powAssign turns x **= y (the operator at k, the statement [a, b)) into
+// x = pow(x, y); the target is evaluated twice.
+func (t *pyTr) powAssign(a, k, b int) {
+	o := &pyOut{}
+	t.render(o, a, k, t.toks[a].start, true)
+	sep := ","
+	if k+1 < b && t.toks[k+1].start == t.toks[k].end {
+		sep = ", "
+	}
+	eq := "= pow("
+	if t.toks[k].start == t.toks[k-1].end {
+		eq = " " + eq
+	}
+	t.setOut(k, eq+o.b.String()+sep)
+	t.toks[t.lastLive(a, b)].post += ")"
 }
 
 // annotation drops the type annotation of x: T = v; x: T alone becomes pass.
@@ -1565,7 +1744,7 @@ func (t *pyTr) fromImport(st *pyStmt) {
 			bad()
 			return
 		}
-		assigns = append(assigns, fmt.Sprintf("%s = __import(%q).%s", bind.text, mod, name.text))
+		assigns = append(assigns, fmt.Sprintf("%s = __import_name(%q, %q)", bind.text, mod, name.text))
 	}
 	if len(assigns) == 0 {
 		bad()
@@ -1575,7 +1754,9 @@ func (t *pyTr) fromImport(st *pyStmt) {
 	t.dropRange(a+1, b)
 }
 
-// delStmt turns del d[k] (and del d[k1], e[k2]) into d.pop(k).
+// delStmt turns del d[k] (and del d[k1], e[k2]) into __del(d, k), which
+// fails with Python's KeyError (or IndexError) when there is nothing to
+// delete.
 func (t *pyTr) delStmt(st *pyStmt) {
 	targets := t.splitLevel(st.a+1, st.b, ",")
 	if len(targets) == 0 {
@@ -1586,18 +1767,21 @@ func (t *pyTr) delStmt(st *pyStmt) {
 		close := r[1] - 1
 		open := t.groupStart(close)
 		if !t.isOp(close, "]") || open <= r[0] || !t.isOperandEnd(open-1) {
-			t.f.unsupported(t.toks[r[0]].start, "del statements on names and attributes", "only del d[key] is supported (it becomes d.pop(key)); rebind the name instead")
+			t.f.unsupported(t.toks[r[0]].start, "del statements on names and attributes", "only del d[key] is supported; rebind the name instead")
 			continue
 		}
 		if t.dictColon(open+1, close) >= 0 {
 			t.f.unsupported(t.toks[r[0]].start, "del statements on slices", "build the list you want: xs = xs[:i] + xs[j:]")
 			continue
 		}
+		t.toks[r[0]].pre = "__del(" + t.toks[r[0]].pre
+		t.toks[open].noGap = true
+		t.toks[open+1].noGap = true
 		if t.findLevel(open+1, close, ",") >= 0 {
-			t.setOut(open, ".pop((")
+			t.setOut(open, ", (")
 			t.setOut(close, "))")
 		} else {
-			t.setOut(open, ".pop(")
+			t.setOut(open, ", ")
 			t.setOut(close, ")")
 		}
 	}

@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,7 +26,10 @@ import (
 //     "# want-error: text" says the run must fail with text in the error,
 //     "# want-error-line: n" at line n of the Python;
 //   - format.txt: value, spec, conversion and Python's result of a field,
-//     tab-separated (made with CPython).
+//     tab-separated (made with CPython);
+//   - percent.txt, strformat.txt and decode.txt: CPython's results of
+//     format % args, format.format(...) and bytes.decode(...), made by
+//     gen_tables.py.
 //
 // go test -run 'TestTranslatePython' ./interp/ -pycompat.update rewrites the
 // expected sections of translate/*.txt with what the code does.
@@ -364,6 +368,7 @@ func FuzzTranslatePython(f *testing.F) {
 		f.Add(string(data))
 	}
 	f.Add("x = f\"{a!r:>{w}}\" 'b'\ndef g():\n\tyield 1\n")
+	f.Add(`A.""B""%`)
 	f.Fuzz(func(t *testing.T, src string) {
 		out, lines, err := translatePython(src)
 		if err != nil {
@@ -413,5 +418,115 @@ func TestPyFormatStrftime(t *testing.T) {
 	got, err := starlark.Call(&starlark.Thread{}, compatBuiltins(nil)["__fmt"], starlark.Tuple{date, starlark.String("%Y"), starlark.String("")}, nil)
 	if err != nil || got != starlark.String("formatted %Y") {
 		t.Fatalf("got %v, %v", got, err)
+	}
+}
+
+// pyTableCases reads a table of CPython results made by
+// testdata/pycompat/gen_tables.py: tab-separated fields, the first a JSON
+// string, the middle ones Starlark expressions, the last the result (a
+// JSON string, or error:message).
+func pyTableCases(t *testing.T, file string, fields int, run func(format string, vals []starlark.Value) (starlark.Value, error)) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != fields {
+			t.Fatalf("%s:%d: want %d tab-separated fields, got %d", file, i+1, fields, len(f))
+		}
+		format, err := strconv.Unquote(f[0])
+		if err != nil {
+			t.Fatalf("%s:%d: format %s: %v", file, i+1, f[0], err)
+		}
+		var vals []starlark.Value
+		for _, expr := range f[1 : fields-1] {
+			v, err := starlark.EvalOptions(pyFileOptions, &starlark.Thread{}, "value", expr, nil)
+			if err != nil {
+				t.Fatalf("%s:%d: value %s: %v", file, i+1, expr, err)
+			}
+			vals = append(vals, v)
+		}
+		got, err := run(format, vals)
+		want := f[fields-1]
+		if msg, ok := strings.CutPrefix(want, "error:"); ok {
+			if err == nil || !strings.Contains(err.Error(), msg) {
+				t.Errorf("%s:%d: %s with %s = %v, %v; want error %s", file, i+1, f[0], strings.Join(f[1:fields-1], ", "), got, err, msg)
+			}
+		} else {
+			w, uerr := strconv.Unquote(want)
+			switch {
+			case uerr != nil:
+				t.Fatalf("%s:%d: result %s: %v", file, i+1, want, uerr)
+			case err != nil:
+				t.Errorf("%s:%d: %s with %s: %v; want %q", file, i+1, f[0], strings.Join(f[1:fields-1], ", "), err, w)
+			case got != starlark.String(w):
+				t.Errorf("%s:%d: %s with %s = %v, want %q", file, i+1, f[0], strings.Join(f[1:fields-1], ", "), got, w)
+			}
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatalf("no cases in %s", file)
+	}
+}
+
+// TestPyPercent checks __percent against CPython's format % args.
+func TestPyPercent(t *testing.T) {
+	fn := compatBuiltins(nil)["__percent"]
+	pyTableCases(t, "testdata/pycompat/percent.txt", 3, func(format string, vals []starlark.Value) (starlark.Value, error) {
+		return starlark.Call(&starlark.Thread{}, fn, starlark.Tuple{starlark.String(format), vals[0]}, nil)
+	})
+}
+
+// TestPyStrFormat checks __str_format against CPython's str.format.
+func TestPyStrFormat(t *testing.T) {
+	fn := compatBuiltins(nil)["__str_format"]
+	pyTableCases(t, "testdata/pycompat/strformat.txt", 4, func(format string, vals []starlark.Value) (starlark.Value, error) {
+		args := append(starlark.Tuple{starlark.String(format)}, vals[0].(starlark.Tuple)...)
+		return starlark.Call(&starlark.Thread{}, fn, args, vals[1].(*starlark.Dict).Items())
+	})
+}
+
+// TestPyDecode checks __decode against CPython's bytes.decode.
+func TestPyDecode(t *testing.T) {
+	data, err := os.ReadFile("testdata/pycompat/decode.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := compatBuiltins(nil)["__decode"]
+	for i, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			t.Fatalf("decode.txt:%d: want 4 tab-separated fields, got %d", i+1, len(f))
+		}
+		b, err := hex.DecodeString(f[0])
+		if err != nil {
+			t.Fatalf("decode.txt:%d: %v", i+1, err)
+		}
+		got, err := starlark.Call(&starlark.Thread{}, fn, starlark.Tuple{starlark.Bytes(b), starlark.String(f[1]), starlark.String(f[2])}, nil)
+		if msg, ok := strings.CutPrefix(f[3], "error:"); ok {
+			if err == nil || err.Error() != msg {
+				t.Errorf("decode.txt:%d: %s.decode(%s, %s) = %v, %v; want error %s", i+1, f[0], f[1], f[2], got, err, msg)
+			}
+			continue
+		}
+		want, uerr := strconv.Unquote(f[3])
+		switch {
+		case uerr != nil:
+			t.Fatalf("decode.txt:%d: result %s: %v", i+1, f[3], uerr)
+		case err != nil:
+			t.Errorf("decode.txt:%d: %s.decode(%s, %s): %v; want %q", i+1, f[0], f[1], f[2], err, want)
+		case got != starlark.String(want):
+			t.Errorf("decode.txt:%d: %s.decode(%s, %s) = %v, want %q", i+1, f[0], f[1], f[2], got, want)
+		}
 	}
 }
