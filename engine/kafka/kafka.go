@@ -3,8 +3,12 @@ package kafka
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"time"
 )
+
+// ErrClosed is what Poll returns once its session is closed.
+var ErrClosed = errors.New("kafka: session closed")
 
 // Header is a record header.
 type Header struct {
@@ -91,8 +95,10 @@ type SessionConfig struct {
 	// of their records is returned by Poll.
 	OnAssigned func(ctx context.Context, parts []TopicPartition)
 	// OnRevoked is called with the partitions this member loses (cooperative
-	// rebalancing: only those), before they go. A transaction in flight is
-	// ended (committed if it can be, else aborted) by the session itself.
+	// rebalancing: only those), before they go. It must not wait for End:
+	// the client holds what End needs while the callback runs. A transaction
+	// in flight when partitions are revoked cannot commit: the next End
+	// aborts it and rewinds.
 	OnRevoked func(ctx context.Context, parts []TopicPartition)
 }
 
@@ -100,14 +106,16 @@ type SessionConfig struct {
 // outputs, with the app's delivery guarantee. The engine drives it in a
 // loop: Begin, Poll and process (Produce) one or more times, End; then
 // again. A Session is used from one goroutine, except Produce, which workers
-// call concurrently.
+// call concurrently between Begin and End (never while Begin or End runs).
 type Session interface {
 	// Begin starts a transaction (exactly-once); with at-least-once it marks
 	// the start of a commit interval.
 	Begin(ctx context.Context) error
 	// Poll returns the next records of the assigned partitions, grouped by
 	// partition, waiting until some arrive or ctx ends (then it returns
-	// ctx's error).
+	// ctx's error). Its other errors are notices: Poll can be called again,
+	// and records that arrived with an error are returned first, the error
+	// on the next call. After Close it returns ErrClosed.
 	Poll(ctx context.Context) ([]Fetch, error)
 	// Produce sends a record asynchronously; done is called exactly once,
 	// from any goroutine, when the broker acknowledged it (with its
@@ -121,7 +129,8 @@ type Session interface {
 	// failed), it aborts: nothing produced since Begin becomes visible to
 	// read_committed readers, and the session rewinds so that the records
 	// polled since Begin are returned by Poll again. committed reports which
-	// happened.
+	// happened. After an error other than ctx's, close the session and open
+	// a new one.
 	End(ctx context.Context, commit bool) (committed bool, err error)
 	// Close leaves the group (a static member stays until its session
 	// times out) and releases the client. An open transaction is aborted.
