@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"time"
 )
@@ -50,11 +49,28 @@ type SASL struct {
 	Password  string
 }
 
+// TLS is the TLS of a client's connections. Its fields hold PEM contents:
+// the engine reads the KasprApp's caFile, certFile and keyFile. A client
+// whose PEM does not parse fails at creation, with an error that says which
+// part (CA, certificate or key) is wrong.
+type TLS struct {
+	// CAPEM holds the certificates of the CAs that verify the brokers;
+	// nil: the system's roots.
+	CAPEM []byte
+	// CertPEM (the client certificate, possibly followed by its chain) and
+	// KeyPEM (its unencrypted private key) authenticate the client (mutual
+	// TLS). They go together: both or neither.
+	CertPEM []byte
+	KeyPEM  []byte
+	// InsecureSkipVerify accepts any broker certificate.
+	InsecureSkipVerify bool
+}
+
 // Config is how a client reaches the cluster and who it is.
 type Config struct {
 	Brokers  []string
-	TLS      *tls.Config // nil: plaintext
-	SASL     *SASL       // nil: no authentication
+	TLS      *TLS  // nil: plaintext
+	SASL     *SASL // nil: no authentication
 	ClientID string
 	// Extra holds client properties passed through from spec.config.kafka,
 	// named as librdkafka names them (linger.ms, fetch.max.bytes, ...).
@@ -88,7 +104,11 @@ type SessionConfig struct {
 	// it must be stable across restarts of one instance and unique between
 	// instances.
 	TransactionalID string
-	// Topics are consumed by name; Patterns by regular expression.
+	// Topics are consumed by name; Patterns by regular expression. A
+	// pattern must match the whole topic name, as with the Java client:
+	// orders-.* takes orders-eu but not my-orders-eu. librdkafka reads
+	// patterns as POSIX extended regular expressions, so keep to what both
+	// it and Go's regexp understand: no (?:...), (?i) or \d ([0-9] does).
 	Topics   []string
 	Patterns []string
 	// OnAssigned is called with the partitions this member gains, before any

@@ -2,14 +2,6 @@ package franz
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
-	"net"
 	"testing"
 	"time"
 
@@ -122,81 +114,5 @@ func TestSASLSCRAM(t *testing.T) {
 func TestSASLMechanismUnknown(t *testing.T) {
 	if _, err := New().NewAdmin(kafka.Config{Brokers: []string{"127.0.0.1:1"}, SASL: &kafka.SASL{Mechanism: "GSSAPI"}}); err == nil {
 		t.Error("SASL GSSAPI was accepted")
-	}
-}
-
-// testCA makes a CA and a server certificate for 127.0.0.1 signed by it.
-func testCA(t *testing.T) (server tls.Certificate, roots *x509.CertPool) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "weir test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "kfake"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots = x509.NewCertPool()
-	roots.AddCert(caCert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, roots
-}
-
-func TestTLS(t *testing.T) {
-	ctx := testCtx(t)
-	cert, roots := testCA(t)
-	_, cfg := broker(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
-
-	good := cfg
-	good.TLS = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-	createTopic(t, ctx, good, "tls", 1)
-	produceAll(t, ctx, newProducerT(t, good), &kafka.Record{Topic: "tls", Partition: 0, Value: []byte("private")})
-	s := newSessionT(t, kafka.SessionConfig{Config: good, Guarantee: kafka.AtLeastOnce, Group: "g", Topics: []string{"tls"}})
-	if err := s.Begin(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := pollN(t, ctx, s, 1); string(got[0].Value) != "private" {
-		t.Fatalf("consumed %q", got[0].Value)
-	}
-
-	// A client that does not trust the CA fails.
-	untrusting := cfg
-	untrusting.TLS = &tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}
-	a := newAdminT(t, untrusting)
-	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := a.DescribeTopics(actx, []string{"tls"}); err == nil {
-		t.Error("a client that does not trust the broker's CA connected")
 	}
 }

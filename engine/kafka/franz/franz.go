@@ -82,8 +82,11 @@ func baseOpts(cfg kafka.Config, ex *extras) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.ClientID(cfg.ClientID))
 	}
 	if cfg.TLS != nil {
-		// kgo sets ServerName from the broker's host when it is empty.
-		opts = append(opts, kgo.DialTLSConfig(cfg.TLS.Clone()))
+		tc, err := tlsConfig(cfg.TLS)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
 	if cfg.SASL != nil {
 		opt, err := saslOpt(cfg.SASL)

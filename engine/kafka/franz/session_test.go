@@ -303,6 +303,47 @@ func TestPatterns(t *testing.T) {
 	}
 }
 
+// A pattern matches whole topic names, as with the Java client.
+func TestPatternsMatchWholeName(t *testing.T) {
+	ctx := testCtx(t)
+	_, cfg := broker(t)
+	topics := []string{"orders-eu", "my-orders-eu", "audit", "audit-old", "billing", "old-billing"}
+	for _, topic := range topics {
+		createTopic(t, ctx, cfg, topic, 1)
+		produceAll(t, ctx, newProducerT(t, cfg), &kafka.Record{Topic: topic, Partition: 0, Value: []byte(topic)})
+	}
+	var mu sync.Mutex
+	assigned := map[string]bool{}
+	s := newSessionT(t, kafka.SessionConfig{Config: cfg, Guarantee: kafka.AtLeastOnce, Group: "whole",
+		Patterns: []string{"orders-.*", "audit|billing"},
+		OnAssigned: func(_ context.Context, parts []kafka.TopicPartition) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, tp := range parts {
+				assigned[tp.Topic] = true
+			}
+		}})
+	if err := s.Begin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"audit", "billing", "orders-eu"}
+	var got []string
+	for _, r := range pollN(t, ctx, s, len(want)) {
+		got = append(got, string(r.Value))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("consumed %q, want %q", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, topic := range topics {
+		if assigned[topic] != slices.Contains(want, topic) {
+			t.Errorf("%s assigned: %v", topic, assigned[topic])
+		}
+	}
+}
+
 // owner tracks one member's partitions through its callbacks.
 type owner struct {
 	mu       sync.Mutex

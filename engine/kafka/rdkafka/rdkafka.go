@@ -11,18 +11,22 @@
 // which Extra may override), and producers place keyed records as the Java
 // client does (partitioner=murmur2_random).
 //
-// librdkafka cannot use a *tls.Config: a client certificate in
-// tls.Config.Certificates is converted to PEM (ssl.certificate.pem,
-// ssl.key.pem), but a custom RootCAs pool cannot be read back, so the CA must
-// also be given as ssl.ca.location or ssl.ca.pem in Extra.
+// TLS: the seam's PEM contents become ssl.ca.pem, ssl.certificate.pem and
+// ssl.key.pem (checked first, so that bad PEM fails at creation with an error
+// naming the part), and InsecureSkipVerify
+// enable.ssl.certificate.verification=false. Without a CA librdkafka uses
+// the system's roots.
+//
+// Topic patterns are subscribed as ^(pattern)$: librdkafka takes a
+// subscription starting with ^ as a regular expression (POSIX extended, which
+// has no (?:...)), and the anchors make it match whole names as the Java
+// client does.
 //
 // librdkafka's own log lines go to slog.Default with client=librdkafka.
 package rdkafka
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,9 +71,6 @@ var reservedProps = []string{
 	"partition.assignment.strategy",
 }
 
-// caProps are the properties that give librdkafka a CA.
-var caProps = []string{"ssl.ca.location", "ssl.ca.pem", "ssl.ca.certificate.stores"}
-
 // configMap maps the seam's Config onto librdkafka properties. role is
 // added to the log attributes. The caller adds its role's properties with
 // set and then applies Extra with finish.
@@ -102,28 +103,8 @@ func newConfigMap(c kafka.Config, role string) (*configMap, error) {
 	proto := "PLAINTEXT"
 	if c.TLS != nil {
 		proto = "SSL"
-		t := c.TLS
-		if t.InsecureSkipVerify {
-			m["enable.ssl.certificate.verification"] = false
-		}
-		if t.RootCAs != nil && !hasAny(c.Extra, caProps) {
-			return nil, errors.New("rdkafka: librdkafka cannot use a tls.Config's RootCAs: give the CA as ssl.ca.location or ssl.ca.pem in the app's client properties")
-		}
-		if t.GetClientCertificate != nil && len(t.Certificates) == 0 {
-			return nil, errors.New("rdkafka: librdkafka cannot use tls.Config.GetClientCertificate: give the certificate in tls.Config.Certificates or as ssl.certificate.location and ssl.key.location")
-		}
-		if len(t.Certificates) > 0 {
-			cert := t.Certificates[0]
-			var chain strings.Builder
-			for _, der := range cert.Certificate {
-				chain.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-			}
-			key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-			if err != nil {
-				return nil, fmt.Errorf("rdkafka: the TLS client key cannot be given to librdkafka: %w", err)
-			}
-			m["ssl.certificate.pem"] = chain.String()
-			m["ssl.key.pem"] = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}))
+		if err := setTLS(m, c.TLS); err != nil {
+			return nil, err
 		}
 	}
 	if c.SASL != nil {
@@ -154,15 +135,6 @@ func (c *configMap) finish(extra map[string]string) ck.ConfigMap {
 		m[k] = v
 	}
 	return m
-}
-
-func hasAny(m map[string]string, keys []string) bool {
-	for _, k := range keys {
-		if _, ok := m[k]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 // logSink forwards librdkafka's log lines to slog.

@@ -2,17 +2,8 @@ package rdkafka
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -274,6 +265,48 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("End: %v %v", ok, err)
 	}
 	committedEqualsEnd(t, ctx, b, "rt-app", "rt-in")
+}
+
+// A pattern matches whole topic names, as with the Java client.
+func TestPatternsMatchWholeName(t *testing.T) {
+	ctx := testCtx(t)
+	b := kafkatest.New(t)
+	topics := []string{"orders-eu", "my-orders-eu", "audit", "audit-old", "billing", "old-billing"}
+	for _, topic := range topics {
+		createTopic(t, ctx, b, topic, 1)
+		seed(t, ctx, b, topic, 0, 1)
+	}
+	assigned := map[string]bool{}
+	s := openSession(t, kafka.SessionConfig{
+		Config: config(b), Guarantee: kafka.AtLeastOnce, Group: "whole",
+		Patterns: []string{"orders-.*", "audit|billing"},
+		// Called from Poll.
+		OnAssigned: func(_ context.Context, ps []kafka.TopicPartition) {
+			for _, p := range ps {
+				assigned[p.Topic] = true
+			}
+		},
+	})
+	if err := s.Begin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"audit", "billing", "orders-eu"}
+	var got []string
+	for _, r := range pollN(t, ctx, s, len(want)) {
+		got = append(got, r.Topic)
+	}
+	sort.Strings(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("consumed from %q, want %q", got, want)
+	}
+	for _, topic := range topics {
+		if assigned[topic] != slices.Contains(want, topic) {
+			t.Errorf("%s assigned: %v", topic, assigned[topic])
+		}
+	}
+	if _, err := New().NewSession(kafka.SessionConfig{Config: config(b), Guarantee: kafka.AtLeastOnce, Group: "bad", Patterns: []string{"("}}); err == nil {
+		t.Error("a bad pattern was accepted")
+	}
 }
 
 func TestExactlyOnceCommit(t *testing.T) {
@@ -846,81 +879,6 @@ func roundTripVia(t *testing.T, ctx context.Context, cfg kafka.Config) {
 	if ok, err := s.End(ctx, true); !ok || err != nil {
 		t.Fatalf("End: %v %v", ok, err)
 	}
-}
-
-func TestTLS(t *testing.T) {
-	ctx := testCtx(t)
-	ca, caPEM, caKey := newCA(t)
-	server := issue(t, ca, caKey, "broker", true)
-	clientCert := issue(t, ca, caKey, "weir", false)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	b := kafkatest.New(t, kfake.TLS(&tls.Config{
-		Certificates: []tls.Certificate{server},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
-	}))
-	cfg := config(b)
-	cfg.TLS = &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{clientCert}}
-
-	// librdkafka cannot read the pool: the CA must come as a property too.
-	if _, err := New().NewProducer(cfg); err == nil || !strings.Contains(err.Error(), "ssl.ca") {
-		t.Fatalf("RootCAs without ssl.ca.pem: %v", err)
-	}
-	cfg.Extra["ssl.ca.pem"] = string(caPEM)
-	roundTripVia(t, ctx, cfg)
-}
-
-func newCA(t *testing.T) (*x509.Certificate, []byte, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "weir test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key
-}
-
-func issue(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn string, server bool) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-		tmpl.DNSNames = []string{"localhost"}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 func TestProperties(t *testing.T) {

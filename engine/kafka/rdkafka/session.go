@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	ck "github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -132,12 +131,7 @@ func newSession(cfg kafka.SessionConfig) (*session, error) {
 
 	subs := append([]string(nil), cfg.Topics...)
 	for _, p := range cfg.Patterns {
-		// librdkafka takes a subscription starting with ^ as a regular
-		// expression.
-		if !strings.HasPrefix(p, "^") {
-			p = "^" + p
-		}
-		subs = append(subs, p)
+		subs = append(subs, patternSub(p))
 	}
 	if err := s.cons.SubscribeTopics(subs, s.rebalance); err != nil {
 		s.release()
@@ -145,6 +139,12 @@ func newSession(cfg kafka.SessionConfig) (*session, error) {
 	}
 	return s, nil
 }
+
+// patternSub is the subscription for a topic pattern: librdkafka takes one
+// starting with ^ as a regular expression, and the anchors make it match
+// whole topic names, as the Java client does. The group is a capturing one
+// because librdkafka's expressions are POSIX extended, without (?:...).
+func patternSub(p string) string { return "^(" + p + ")$" }
 
 // release destroys the clients.
 func (s *session) release() {
