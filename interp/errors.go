@@ -140,8 +140,8 @@ func (f *Func) callError(err error, lastTick syntax.Position) error {
 func (t *Thread) callerPos(th *starlark.Thread) spec.Pos {
 	for i := 0; i < th.CallStackDepth(); i++ {
 		fr := th.CallFrame(i)
-		for f := range t.instances {
-			if b := f.prog.blocks[fr.Pos.Filename()]; b != nil {
+		if t.current != nil {
+			if b := t.current.blocks[fr.Pos.Filename()]; b != nil {
 				return b.starlarkPos(fr.Pos)
 			}
 		}

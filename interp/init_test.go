@@ -35,3 +35,27 @@ func TestInitEntrypoint(t *testing.T) {
 		t.Errorf("bad key: %v", err)
 	}
 }
+
+func TestPrintInInitHasPosition(t *testing.T) {
+	m := "apiVersion: kaspr.io/v1alpha1\nkind: KasprAgent\nmetadata: {name: a}\nspec:\n  input: {topic: {name: in}}\n  processors:\n    pipeline: [op]\n" +
+		"    init:\n      python: |\n        print(\"starting\")\n" +
+		"    operations:\n      - name: op\n        map:\n          python: |\n            def f(v):\n                print(\"got\", v)\n                return v\n"
+	b, err := spec.Parse(spec.File{Name: "app.yaml", Data: []byte(caseApp)}, spec.File{Name: "agent.yaml", Data: []byte(m)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := OptionsFor(b.Apps[0].App)
+	var got []string
+	opts.Print = func(pos spec.Pos, msg string) { got = append(got, pos.String()+" "+msg) }
+	p, err := Compile(b.Apps[0].Agents[0], opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Func("spec.processors.operations[0].map").Call(NewThread(opts), nil, starlark.Tuple{starlark.MakeInt(1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "agent.yaml:10:14 starting|agent.yaml:16:22 got 1" // at the call's parenthesis
+	if strings.Join(got, "|") != want {
+		t.Errorf("printed %q, want %q", strings.Join(got, "|"), want)
+	}
+}

@@ -359,6 +359,7 @@ type Thread struct {
 	stepLimit uint64
 	timedOut  bool
 	lastTick  syntax.Position // where the innermost call stood at the last budget check
+	current   *Program        // the program running, for print()'s position
 }
 
 // NewThread returns a thread for calls of programs compiled with opts.
@@ -404,6 +405,7 @@ func (t *Thread) onMaxSteps(th *starlark.Thread) {
 
 // run runs fn within the thread's budgets.
 func (f *Func) run(t *Thread, fn func() (starlark.StringDict, error)) (starlark.StringDict, error) {
+	t.current = f.prog
 	t.begin()
 	out, err := fn()
 	t.end()
@@ -458,6 +460,7 @@ func (f *Func) Call(t *Thread, ev *Event, args starlark.Tuple, kwargs []starlark
 		return nil, err
 	}
 	t.ctx.event.ev = ev
+	t.current = f.prog
 	t.begin()
 	v, err := starlark.Call(t.th, fn, args, kwargs)
 	t.end()

@@ -59,6 +59,21 @@ func (o *Object) Pos(path string) Pos {
 	return o.doc.pos(path)
 }
 
+// KeyPos returns where the key of the field at path is written, or, for a
+// field not written, the key of its nearest written ancestor.
+func (o *Object) KeyPos(path string) Pos {
+	if o.doc == nil {
+		return Pos{}
+	}
+	return o.doc.keyPos(path)
+}
+
+// Written reports whether the field at path is written in the manifest:
+// not absent, and not filled in by a default.
+func (o *Object) Written(path string) bool {
+	return o.doc != nil && o.doc.has(path)
+}
+
 func (o *Object) object() *Object { return o }
 
 // Resource is any of the six kinds.
@@ -66,5 +81,7 @@ type Resource interface {
 	Name() string
 	File() string
 	Pos(path string) Pos
+	KeyPos(path string) Pos
+	Written(path string) bool
 	object() *Object
 }
