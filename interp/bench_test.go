@@ -37,32 +37,19 @@ func BenchmarkStarlarkMap(b *testing.B) {
     order["big"] = total > 40
     return order
 `)
-	buf := make([]byte, 0, 512)
-	args := make(starlark.Tuple, 1)
-	ev := &Event{Topic: "in"}
-	var d JSONDecoder
-	b.ReportAllocs()
-	b.SetBytes(int64(len(record)))
-	for b.Loop() {
-		v, err := d.Decode(record)
-		if err != nil {
-			b.Fatal(err)
-		}
-		args[0] = v
-		out, err := f.Call(th, ev, args, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if buf, err = AppendJSON(buf[:0], out); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchMapPath(b, f, th)
 }
 
 // BenchmarkStarlarkMapSmall is the same path with the smallest useful map:
 // one field set.
 func BenchmarkStarlarkMapSmall(b *testing.B) {
 	f, th := benchFunc(b, "map", "def tag(order):\n    order[\"seen\"] = True\n    return order\n")
+	benchMapPath(b, f, th)
+}
+
+// benchMapPath runs the per-record path of a map: JSON bytes in, decode,
+// call, encode, JSON bytes out.
+func benchMapPath(b *testing.B, f *Func, th *Thread) {
 	buf := make([]byte, 0, 512)
 	args := make(starlark.Tuple, 1)
 	ev := &Event{Topic: "in"}
