@@ -1,12 +1,10 @@
 package engine
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/weirstream/weir/engine/kafka"
+	"github.com/weirstream/weir/internal/casefile"
 	"github.com/weirstream/weir/interp"
 	"github.com/weirstream/weir/spec"
 )
@@ -29,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite the errors and plan sections of
 // for Options.ReadFile (PEM files, password files); reading anything else
 // fails as a missing file does.
 type planCase struct {
-	comment string
+	*casefile.Case
 	files   []spec.File
 	env     map[string]string
 	errors  string
@@ -39,68 +38,36 @@ type planCase struct {
 }
 
 func parsePlanCase(data []byte) planCase {
-	c := planCase{env: map[string]string{}}
-	var cur *spec.File
-	for _, line := range strings.SplitAfter(string(data), "\n") {
-		if name, ok := caseHeader(line); ok {
-			c.files = append(c.files, spec.File{Name: name})
-			cur = &c.files[len(c.files)-1]
-			continue
-		}
-		if cur == nil {
-			c.comment += line
-			continue
-		}
-		cur.Data = append(cur.Data, line...)
-	}
-	c.files = slices.DeleteFunc(c.files, func(f spec.File) bool {
-		switch f.Name {
+	c := planCase{Case: casefile.Parse(data), env: map[string]string{}}
+	for _, s := range c.Sections {
+		switch s.Name {
 		case "errors":
-			c.errors, c.hasErrs = string(f.Data), true
+			c.errors, c.hasErrs = s.Body, true
 		case "plan":
-			c.plan, c.hasPlan = string(f.Data), true
+			c.plan, c.hasPlan = s.Body, true
 		case "env":
-			for line := range strings.Lines(string(f.Data)) {
+			for line := range strings.Lines(s.Body) {
 				if k, v, ok := strings.Cut(strings.TrimRight(line, "\n"), "="); ok {
 					c.env[k] = v
 				}
 			}
 		default:
-			return false
+			c.files = append(c.files, spec.File{Name: s.Name, Data: []byte(s.Body)})
 		}
-		return true
-	})
-	return c
-}
-
-func caseHeader(line string) (string, bool) {
-	line = strings.TrimRight(line, "\r\n")
-	if strings.HasPrefix(line, "-- ") && strings.HasSuffix(line, " --") && len(line) > 6 {
-		return strings.TrimSpace(line[3 : len(line)-3]), true
 	}
-	return "", false
+	return c
 }
 
 // format writes the case back with the given outcome.
 func (c planCase) format(errs, plan string) []byte {
-	var b bytes.Buffer
-	b.WriteString(c.comment)
-	if len(c.env) > 0 {
-		b.WriteString("-- env --\n")
-		for _, k := range slices.Sorted(maps.Keys(c.env)) {
-			b.WriteString(k + "=" + c.env[k] + "\n")
-		}
-	}
-	for _, f := range c.files {
-		b.WriteString("-- " + f.Name + " --\n")
-		b.Write(f.Data)
-	}
 	if errs != "" {
-		b.WriteString("-- errors --\n" + errs)
+		c.Set("errors", errs)
+		c.Remove("plan")
 	} else {
-		b.WriteString("-- plan --\n" + plan)
+		c.Set("plan", plan)
+		c.Remove("errors")
 	}
-	return b.Bytes()
+	return c.Format()
 }
 
 func isManifest(name string) bool {

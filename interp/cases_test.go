@@ -13,88 +13,36 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/weirstream/weir/internal/casefile"
 	"github.com/weirstream/weir/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected sections of testdata/cases with what the code does")
 
-// A case is a txtar-style file (see testdata/cases/README.md): a code
-// block, the value it is called with, and the expected output or error. The
-// runner wraps the block in an agent manifest, loads and compiles it as weir
-// does, and calls it.
-type codeCase struct {
-	comment  string
-	sections []section
-}
+// A case is a casefile (see testdata/cases): a code block, the value it is
+// called with, and the expected output or error. The runner wraps the block
+// in an agent manifest, loads and compiles it as weir does, and calls it.
+type codeCase struct{ *casefile.Case }
 
-type section struct{ name, body string }
+func parseCodeCase(data string) codeCase { return codeCase{casefile.Parse([]byte(data))} }
 
-func parseCodeCase(data string) codeCase {
-	var c codeCase
-	cur := -1
-	for _, line := range strings.SplitAfter(data, "\n") {
-		t := strings.TrimRight(line, "\r\n")
-		if strings.HasPrefix(t, "-- ") && strings.HasSuffix(t, " --") && len(t) > 6 {
-			c.sections = append(c.sections, section{name: strings.TrimSpace(t[3 : len(t)-3])})
-			cur = len(c.sections) - 1
-			continue
-		}
-		if cur < 0 {
-			c.comment += line
-		} else {
-			c.sections[cur].body += line
-		}
-	}
-	return c
-}
-
-func (c *codeCase) get(name string) (string, bool) {
-	for _, s := range c.sections {
-		if s.name == name {
-			return s.body, true
-		}
-	}
-	return "", false
-}
-
-func (c *codeCase) set(name, body string) {
-	for i, s := range c.sections {
-		if s.name == name {
-			c.sections[i].body = body
-			return
-		}
-	}
-	c.sections = append(c.sections, section{name, body})
-}
-
-func (c *codeCase) remove(name string) {
-	c.sections = slices.DeleteFunc(c.sections, func(s section) bool { return s.name == name })
-}
-
-func (c *codeCase) format() string {
-	var b strings.Builder
-	b.WriteString(c.comment)
-	for _, s := range c.sections {
-		fmt.Fprintf(&b, "-- %s --\n%s", s.name, s.body)
-	}
-	return b.String()
-}
+func (c *codeCase) get(name string) (string, bool) { return c.Get(name) }
 
 // block finds the code section: <operator>.<lang>, such as map.py,
 // filter.star or map.go.
 func (c *codeCase) block() (op, lang, src string, ok bool) {
-	for _, s := range c.sections {
-		o, ext, found := strings.Cut(s.name, ".")
+	for _, s := range c.Sections {
+		o, ext, found := strings.Cut(s.Name, ".")
 		if !found || !slices.Contains([]string{"map", "filter"}, o) {
 			continue
 		}
 		switch ext {
 		case "py":
-			return o, "python", s.body, true
+			return o, "python", s.Body, true
 		case "star":
-			return o, "starlark", s.body, true
+			return o, "starlark", s.Body, true
 		case "go":
-			return o, "go", s.body, true
+			return o, "go", s.Body, true
 		}
 	}
 	return "", "", "", false
@@ -259,14 +207,14 @@ func TestCodeCases(t *testing.T) {
 			output, errText := c.run(t)
 			if *update {
 				if output != "" || errText == "" {
-					c.set("output", output)
+					c.Set("output", output)
 				}
 				if errText != "" {
-					c.set("error", errText)
+					c.Set("error", errText)
 				} else {
-					c.remove("error")
+					c.Remove("error")
 				}
-				if err := os.WriteFile(path, []byte(c.format()), 0o644); err != nil {
+				if err := os.WriteFile(path, c.Format(), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return

@@ -1,71 +1,38 @@
 package spec
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/weirstream/weir/internal/casefile"
 )
 
 var update = flag.Bool("update", false, "rewrite the errors sections of the testdata cases with what the loader reports")
 
-// A case is a txtar-style file: comment lines, then files, each introduced
-// by a line "-- name --". The file named "errors" is not a manifest: it
+// A case is a casefile: comment lines, then manifest files, each introduced
+// by a line "-- name --". The section named "errors" is not a manifest: it
 // holds the exact lines the load must report, with paths relative to the
 // case's folder. A case without errors must load.
 type testCase struct {
-	comment string
+	*casefile.Case
 	files   []File
 	errors  string
 	hasErrs bool
 }
 
 func parseCase(data []byte) testCase {
-	var c testCase
-	var cur *File
-	for _, line := range strings.SplitAfter(string(data), "\n") {
-		if name, ok := caseHeader(line); ok {
-			c.files = append(c.files, File{Name: name})
-			cur = &c.files[len(c.files)-1]
-			continue
-		}
-		if cur == nil {
-			c.comment += line
-			continue
-		}
-		cur.Data = append(cur.Data, line...)
-	}
-	for i, f := range c.files {
-		if f.Name == "errors" {
-			c.errors, c.hasErrs = string(f.Data), true
-			c.files = append(c.files[:i], c.files[i+1:]...)
-			break
+	c := testCase{Case: casefile.Parse(data)}
+	for _, s := range c.Sections {
+		if s.Name != "errors" {
+			c.files = append(c.files, File{Name: s.Name, Data: []byte(s.Body)})
 		}
 	}
+	c.errors, c.hasErrs = c.Get("errors")
 	return c
-}
-
-func caseHeader(line string) (string, bool) {
-	line = strings.TrimRight(line, "\r\n")
-	if strings.HasPrefix(line, "-- ") && strings.HasSuffix(line, " --") && len(line) > 6 {
-		return strings.TrimSpace(line[3 : len(line)-3]), true
-	}
-	return "", false
-}
-
-func formatCase(c testCase, errs string) []byte {
-	var b bytes.Buffer
-	b.WriteString(c.comment)
-	for _, f := range c.files {
-		b.WriteString("-- " + f.Name + " --\n")
-		b.Write(f.Data)
-	}
-	b.WriteString("-- errors --\n")
-	b.WriteString(errs)
-	return b.Bytes()
 }
 
 // loadCase writes a case's files into a folder and loads it, returning the
@@ -112,7 +79,8 @@ func TestInvalidCorpus(t *testing.T) {
 			c := parseCase(data)
 			got, _ := loadCase(t, c)
 			if *update {
-				if err := os.WriteFile(path, formatCase(c, got), 0o644); err != nil {
+				c.Set("errors", got)
+				if err := os.WriteFile(path, c.Format(), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
