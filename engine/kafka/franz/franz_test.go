@@ -1,7 +1,6 @@
 package franz
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir/engine/kafka"
 	"github.com/weirstream/weir/engine/kafka/kafkatest"
@@ -164,218 +162,6 @@ func offsetsOf(recs []*kafka.Record) []offsetKey {
 	return out
 }
 
-// readCommitted reads a one-partition topic with an independent
-// read_committed consumer up to a sentinel record it produces last, and
-// returns the values before it.
-func readCommitted(t *testing.T, ctx context.Context, cfg kafka.Config, topic string) []string {
-	t.Helper()
-	produceAll(t, ctx, newProducerT(t, cfg), &kafka.Record{Topic: topic, Partition: 0, Value: []byte("sentinel")})
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	var out []string
-	for {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("reading %s: %v (read %q)", topic, err, out)
-		}
-		for _, r := range fs.Records() {
-			if string(r.Value) == "sentinel" {
-				return out
-			}
-			out = append(out, string(r.Value))
-		}
-	}
-}
-
-func TestRoundTrip(t *testing.T) {
-	ctx := testCtx(t)
-	_, cfg := broker(t)
-	createTopic(t, ctx, cfg, "in", 3)
-
-	ts := time.UnixMilli(1_700_000_000_123)
-	var sent []*kafka.Record
-	for i := range 30 {
-		r := &kafka.Record{
-			Topic:     "in",
-			Partition: -1,
-			Key:       fmt.Appendf(nil, "key-%d", i%7),
-			Value:     fmt.Appendf(nil, "value-%d", i),
-			Headers:   []kafka.Header{{Key: "n", Value: fmt.Appendf(nil, "%d", i)}, {Key: "empty"}},
-			Timestamp: ts.Add(time.Duration(i) * time.Millisecond),
-		}
-		switch i {
-		case 0:
-			r.Key = nil // keyless
-		case 1:
-			r.Headers = nil
-		case 2:
-			r.Partition = 2
-		}
-		sent = append(sent, r)
-	}
-	produceAll(t, ctx, newProducerT(t, cfg), sent...)
-	for _, r := range sent {
-		if r.Partition < 0 || r.Partition > 2 || r.Offset < 0 {
-			t.Fatalf("acknowledged record %q at %d/%d", r.Value, r.Partition, r.Offset)
-		}
-	}
-	if sent[2].Partition != 2 {
-		t.Fatalf("record for partition 2 went to %d", sent[2].Partition)
-	}
-
-	s := newSessionT(t, kafka.SessionConfig{Config: cfg, Guarantee: kafka.AtLeastOnce, Group: "rt", Topics: []string{"in"}})
-	if err := s.Begin(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got := pollN(t, ctx, s, len(sent))
-	byValue := map[string]*kafka.Record{}
-	for _, r := range got {
-		byValue[string(r.Value)] = r
-	}
-	for _, w := range sent {
-		g := byValue[string(w.Value)]
-		if g == nil {
-			t.Fatalf("record %q not consumed", w.Value)
-		}
-		if g.Topic != w.Topic || g.Partition != w.Partition || g.Offset != w.Offset {
-			t.Errorf("%q: consumed at %s/%d/%d, produced at %s/%d/%d", w.Value, g.Topic, g.Partition, g.Offset, w.Topic, w.Partition, w.Offset)
-		}
-		if !bytes.Equal(g.Key, w.Key) || (g.Key == nil) != (w.Key == nil) {
-			t.Errorf("%q: key %q, want %q", w.Value, g.Key, w.Key)
-		}
-		if !g.Timestamp.Equal(w.Timestamp) {
-			t.Errorf("%q: timestamp %v, want %v", w.Value, g.Timestamp, w.Timestamp)
-		}
-		if len(g.Headers) != len(w.Headers) {
-			t.Fatalf("%q: headers %v, want %v", w.Value, g.Headers, w.Headers)
-		}
-		for i := range w.Headers {
-			if g.Headers[i].Key != w.Headers[i].Key || !bytes.Equal(g.Headers[i].Value, w.Headers[i].Value) {
-				t.Errorf("%q: header %d is %v, want %v", w.Value, i, g.Headers[i], w.Headers[i])
-			}
-		}
-	}
-	if committed, err := s.End(ctx, true); err != nil || !committed {
-		t.Fatalf("End = %v, %v", committed, err)
-	}
-}
-
-// javaMurmur2 is org.apache.kafka.common.utils.Utils.murmur2, written from
-// the Java source, independent of kgo's.
-func javaMurmur2(data []byte) int32 {
-	const (
-		seed uint32 = 0x9747b28c
-		m    uint32 = 0x5bd1e995
-		r           = 24
-	)
-	length := len(data)
-	h := seed ^ uint32(length)
-	for i := 0; i < length/4; i++ {
-		i4 := i * 4
-		k := uint32(data[i4]) | uint32(data[i4+1])<<8 | uint32(data[i4+2])<<16 | uint32(data[i4+3])<<24
-		k *= m
-		k ^= k >> r
-		k *= m
-		h *= m
-		h ^= k
-	}
-	tail := length &^ 3
-	switch length % 4 {
-	case 3:
-		h ^= uint32(data[tail+2]) << 16
-		fallthrough
-	case 2:
-		h ^= uint32(data[tail+1]) << 8
-		fallthrough
-	case 1:
-		h ^= uint32(data[tail])
-		h *= m
-	}
-	h ^= h >> 13
-	h *= m
-	h ^= h >> 15
-	return int32(h)
-}
-
-// javaPartition is the Java client's BuiltInPartitioner for a keyed record:
-// Utils.toPositive(Utils.murmur2(key)) % numPartitions.
-func javaPartition(key []byte, n int32) int32 {
-	return (javaMurmur2(key) & 0x7fffffff) % n
-}
-
-func TestJavaMurmur2Vectors(t *testing.T) {
-	// Kafka's UtilsTest.testMurmur2.
-	for in, want := range map[string]int32{
-		"21":                         -973932308,
-		"foobar":                     -790332482,
-		"a-little-bit-long-string":   -985981536,
-		"a-little-bit-longer-string": -1486304829,
-		"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
-		"abc": 479470107,
-	} {
-		if got := javaMurmur2([]byte(in)); got != want {
-			t.Errorf("murmur2(%q) = %d, want %d", in, got, want)
-		}
-	}
-}
-
-func TestPartitioning(t *testing.T) {
-	ctx := testCtx(t)
-	_, cfg := broker(t)
-	const n = 7
-	createTopic(t, ctx, cfg, "parts", n)
-	p := newProducerT(t, cfg)
-
-	var keyed []*kafka.Record
-	for i := range 200 {
-		keyed = append(keyed, &kafka.Record{Topic: "parts", Partition: -1, Key: fmt.Appendf(nil, "user-%d", i), Value: []byte("v")})
-	}
-	keyed = append(keyed, &kafka.Record{Topic: "parts", Partition: -1, Key: []byte{}, Value: []byte("empty key")})
-	var keyless, chosen []*kafka.Record
-	for range 50 {
-		keyless = append(keyless, &kafka.Record{Topic: "parts", Partition: -1, Value: []byte("no key")})
-		chosen = append(chosen, &kafka.Record{Topic: "parts", Partition: 5, Key: []byte("user-1"), Value: []byte("chosen")})
-	}
-	produceAll(t, ctx, p, slices.Concat(keyed, keyless, chosen)...)
-
-	used := map[int32]bool{}
-	for _, r := range keyed {
-		used[r.Partition] = true
-		if want := javaPartition(r.Key, n); r.Partition != want {
-			t.Errorf("key %q went to partition %d, the Java client puts it on %d", r.Key, r.Partition, want)
-		}
-	}
-	if len(used) != n {
-		t.Errorf("200 keys used partitions %v of %d", used, n)
-	}
-	for _, r := range keyless {
-		if r.Partition < 0 || r.Partition >= n {
-			t.Errorf("keyless record on partition %d", r.Partition)
-		}
-	}
-	for _, r := range chosen {
-		if r.Partition != 5 {
-			t.Errorf("record for partition 5 went to %d", r.Partition)
-		}
-	}
-
-	// A partition that does not exist fails the record.
-	done := make(chan error, 1)
-	p.Produce(&kafka.Record{Topic: "parts", Partition: n, Value: []byte("x")}, func(_ *kafka.Record, err error) { done <- err })
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Error("a record for a missing partition was acknowledged")
-		}
-	case <-ctx.Done():
-		t.Fatal(ctx.Err())
-	}
-}
-
 func TestExtraProperties(t *testing.T) {
 	cfg := kafka.Config{Brokers: []string{"127.0.0.1:1"}, Extra: map[string]string{
 		"linger.ms":       "5",
@@ -440,5 +226,11 @@ func TestExtraProperties(t *testing.T) {
 	a.Close()
 	if _, err := parseExtras(all); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSASLMechanismUnknown(t *testing.T) {
+	if _, err := New().NewAdmin(kafka.Config{Brokers: []string{"127.0.0.1:1"}, SASL: &kafka.SASL{Mechanism: "GSSAPI"}}); err == nil {
+		t.Error("SASL GSSAPI was accepted")
 	}
 }

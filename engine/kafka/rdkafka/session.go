@@ -184,7 +184,7 @@ func (s *session) Produce(r *kafka.Record, done func(*kafka.Record, error)) {
 
 func (s *session) Poll(ctx context.Context) ([]kafka.Fetch, error) {
 	if s.closed {
-		return nil, errClosed
+		return nil, kafka.ErrClosed
 	}
 	if s.err != nil {
 		return nil, s.err

@@ -1,0 +1,13 @@
+package franz
+
+import (
+	"testing"
+
+	"github.com/weirstream/weir/engine/kafka"
+	"github.com/weirstream/weir/engine/kafka/kafkatest"
+)
+
+func TestConformance(t *testing.T) {
+	kafkatest.Conformance(t, func() kafka.Client { return New() },
+		kafkatest.WithConfig(func(cfg *kafka.Config) { cfg.Extra = fast() }))
+}
