@@ -194,3 +194,45 @@ func TestValidateCompilesCode(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s\nwant a line starting %s", code, stderr, want)
 	}
 }
+
+// TestValidateMakesThePlan: validate also makes the plan the runtime would
+// run, so what only the whole app shows (a topic declared where declaring is
+// off, a password file that is not there) is reported before a start.
+func TestValidateMakesThePlan(t *testing.T) {
+	dir := t.TempDir()
+	src := `apiVersion: kaspr.io/v1alpha1
+kind: KasprApp
+metadata: {name: demo}
+spec:
+  bootstrapServers: "localhost:9092"
+  authentication: {type: scram-sha-256, username: weir, passwordFile: secret.txt}
+  config: {topicAllowDeclare: false}
+---
+apiVersion: kaspr.io/v1alpha1
+kind: KasprAgent
+metadata: {name: copy}
+spec:
+  input: {topic: {name: in, declare: true}}
+`
+	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runWeir(t, "validate", dir)
+	file := filepath.Join(dir, "app.yaml")
+	for _, want := range []string{file + ":6:", "secret.txt", file + ":13:", "topicAllowDeclare"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not mention %q:\n%s", want, stderr)
+		}
+	}
+	if code != exitInvalid {
+		t.Errorf("exit %d", code)
+	}
+}
+
+func TestValidateEmptyFolder(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runWeir(t, "validate", dir)
+	if code != exitInvalid || !strings.Contains(stderr, dir+": no manifests found") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}

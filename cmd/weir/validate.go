@@ -6,9 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
-	"github.com/weirstream/weir/interp"
+	"github.com/weirstream/weir/engine"
 	"github.com/weirstream/weir/spec"
 )
 
@@ -35,8 +36,18 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	bundle, err := spec.Load(fs.Args()...)
 	if err == nil {
-		// The same path as a reload: code blocks are compiled too.
-		err = interp.CheckBundle(bundle)
+		// The same path as a start or a reload: code blocks are compiled
+		// and the plan is made, files the manifests name included. Only the
+		// SASL password is taken as given: it is a secret of the runtime.
+		_, err = engine.Compile(bundle, engine.Options{Env: func(k string) string {
+			if v := os.Getenv(k); v != "" || k != engine.PasswordEnv {
+				return v
+			}
+			return "(given at run time)"
+		}})
+	}
+	if err == nil && len(bundle.Apps) == 0 {
+		err = spec.Errors{{Pos: spec.Pos{File: strings.Join(fs.Args(), ", ")}, Message: "no manifests found (weir reads *.yaml and *.yml files)"}}
 	}
 	var errs spec.Errors
 	if err != nil && !errors.As(err, &errs) {
