@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/weirstream/weir/engine/kafka"
+	"github.com/weirstream/weir/interp"
+)
+
+// The headers a dead letter carries besides the input record's own.
+const (
+	HeaderError           = "weir-error"
+	HeaderOperation       = "weir-operation"
+	HeaderSourceTopic     = "weir-source-topic"
+	HeaderSourcePartition = "weir-source-partition"
+	HeaderSourceOffset    = "weir-source-offset"
+)
+
+// deadLetter sends the input record (its key, value and headers as
+// consumed) to the agent's dead-letter topic, in the transaction in flight,
+// with headers that say what failed, and logs it (rate-limited).
+func (w *worker) deadLetter(ag *agentRun, r *kafka.Record, err error) {
+	op := ""
+	var se *stepError
+	if errors.As(err, &se) {
+		op, err = se.op, se.err
+	}
+	msg := err.Error()
+	var ie *interp.Error
+	if errors.As(err, &ie) {
+		msg = ie.Error()
+	}
+	hs := make([]kafka.Header, 0, len(r.Headers)+5)
+	hs = append(hs, r.Headers...)
+	hs = append(hs,
+		kafka.Header{Key: HeaderError, Value: []byte(msg)},
+		kafka.Header{Key: HeaderOperation, Value: []byte(op)},
+		kafka.Header{Key: HeaderSourceTopic, Value: []byte(r.Topic)},
+		kafka.Header{Key: HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
+		kafka.Header{Key: HeaderSourceOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
+	)
+	w.app.sess.Produce(&kafka.Record{
+		Topic:     ag.plan.DeadLetterTopic,
+		Partition: -1,
+		Key:       r.Key,
+		Value:     r.Value,
+		Headers:   hs,
+		Timestamp: r.Timestamp,
+	}, w.app.done)
+	if ok, dropped := ag.limiter.allow(time.Now()); ok {
+		ag.log.Warn("record sent to the dead-letter topic",
+			"operation", op, "error", msg, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset,
+			"dead_letter_topic", ag.plan.DeadLetterTopic, "suppressed", dropped)
+	}
+}

@@ -1,0 +1,263 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir/engine/kafka"
+	"github.com/weirstream/weir/engine/kafka/franz"
+	"github.com/weirstream/weir/engine/kafka/rdkafka"
+	"github.com/weirstream/weir/spec"
+)
+
+// RuntimeOptions tune a Runtime.
+type RuntimeOptions struct {
+	// Logger receives the runtime's logs; nil: slog.Default().
+	Logger *slog.Logger
+	// CommitEvery ends a transaction once this many records were polled
+	// since it began; 0: DefaultCommitEvery.
+	CommitEvery int
+	// CommitInterval ends a transaction once this long has passed since it
+	// began; 0: DefaultCommitInterval.
+	CommitInterval time.Duration
+	// Workers is the size of each app's worker pool; 0: runtime.GOMAXPROCS.
+	Workers int
+}
+
+// The defaults of RuntimeOptions.
+const (
+	DefaultCommitEvery    = 1000
+	DefaultCommitInterval = 100 * time.Millisecond
+)
+
+// endTimeout bounds the End of a transaction when the runtime stops.
+const endTimeout = 30 * time.Second
+
+// Runtime runs a plan: for each app, one Kafka session driven by one loop
+// that feeds a fixed pool of workers (see agent_run.go).
+//
+// This first slice runs stateless agents only: topic inputs, map, filter,
+// topicSend, fan-out, outputs to topics, dead letters. Start refuses a plan
+// that uses anything else (channels, take, isolatedPartitions, tables,
+// joins, tasks, web views), so that nothing half-runs.
+type Runtime struct {
+	plan *Plan
+	opts RuntimeOptions
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	started bool
+	apps    []*appRun
+	// stop ends the polling of every loop; kill cancels what they wait on
+	// (Begin, End) when Stop's context ends first.
+	stop, kill context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+// NewRuntime returns a runtime for plan; nothing starts before Start.
+func NewRuntime(plan *Plan, opts RuntimeOptions) *Runtime {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.CommitEvery <= 0 {
+		opts.CommitEvery = DefaultCommitEvery
+	}
+	if opts.CommitInterval <= 0 {
+		opts.CommitInterval = DefaultCommitInterval
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	return &Runtime{plan: plan, opts: opts, log: opts.Logger}
+}
+
+// clientFor returns the Kafka library an app names.
+func clientFor(name string) (kafka.Client, error) {
+	switch name {
+	case spec.ClientFranz, "":
+		return franz.New(), nil
+	case spec.ClientRdkafka:
+		return rdkafka.New(), nil
+	}
+	return nil, fmt.Errorf("unknown Kafka client %q", name)
+}
+
+// Unsupported returns, for each thing the plan uses that this runtime does
+// not run yet, one line naming it; none when the plan can run.
+func Unsupported(p *Plan) []string {
+	var out []string
+	add := func(app, format string, args ...any) {
+		out = append(out, fmt.Sprintf("app %s: %s", app, fmt.Sprintf(format, args...)))
+	}
+	for _, a := range p.Apps {
+		for _, t := range a.Tables {
+			add(a.Name, "table %s", t.Name)
+		}
+		for _, j := range a.Joins {
+			add(a.Name, "join %s", j.Name)
+		}
+		for _, t := range a.Tasks {
+			add(a.Name, "task %s", t.Name)
+		}
+		for _, w := range a.WebViews {
+			add(a.Name, "web view %s", w.Name)
+		}
+		for _, ag := range a.Agents {
+			if ag.Input.Channel != "" {
+				add(a.Name, "agent %s: channel input %q", ag.Name, ag.Input.Channel)
+			}
+			if ag.Take != nil {
+				add(a.Name, "agent %s: take", ag.Name)
+			}
+			if ag.Isolated {
+				add(a.Name, "agent %s: isolatedPartitions", ag.Name)
+			}
+			for _, op := range ag.Ops {
+				if len(op.Tables) > 0 {
+					add(a.Name, "agent %s: operation %s: tables", ag.Name, op.Name)
+				}
+				if op.Send != nil && op.Send.Channel != "" {
+					add(a.Name, "agent %s: operation %s: topicSend to channel %q", ag.Name, op.Name, op.Send.Channel)
+				}
+			}
+			for _, d := range ag.Outputs {
+				if d.Channel != "" {
+					add(a.Name, "agent %s: output to channel %q", ag.Name, d.Channel)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Start declares each app's topics, checks those it must find, opens one
+// session per app and starts its loop. ctx bounds the start only; the
+// loops run until Stop. On error nothing is left running.
+func (r *Runtime) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		return errors.New("runtime: already started")
+	}
+	if u := Unsupported(r.plan); len(u) > 0 {
+		return fmt.Errorf("runtime: not yet supported by the runtime:\n  %s", strings.Join(u, "\n  "))
+	}
+	var apps []*appRun
+	fail := func(err error) error {
+		for _, a := range apps {
+			a.close()
+		}
+		return err
+	}
+	for _, ap := range r.plan.Apps {
+		if len(ap.Agents) == 0 {
+			continue
+		}
+		client, err := clientFor(ap.Client)
+		if err != nil {
+			return fail(fmt.Errorf("app %s: %w", ap.Name, err))
+		}
+		if err := declareTopics(ctx, client, ap); err != nil {
+			return fail(fmt.Errorf("app %s: %w", ap.Name, err))
+		}
+		a, err := newAppRun(r, ap, client)
+		if err != nil {
+			return fail(fmt.Errorf("app %s: %w", ap.Name, err))
+		}
+		apps = append(apps, a)
+	}
+	loopCtx, stop := context.WithCancel(context.Background())
+	killCtx, kill := context.WithCancel(context.Background())
+	r.stop, r.kill, r.apps, r.started = stop, kill, apps, true
+	for _, a := range apps {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			a.loop(loopCtx, killCtx)
+		}()
+	}
+	return nil
+}
+
+// Stop finishes the work in flight, commits it, and closes the sessions.
+// When ctx ends first, what is still open is aborted (its records come
+// again at the next start) and ctx's error is returned.
+func (r *Runtime) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.started {
+		return nil
+	}
+	r.started = false
+	r.stop()
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.kill()
+		<-done
+		err = ctx.Err()
+	}
+	r.kill()
+	for _, a := range r.apps {
+		a.close()
+	}
+	r.apps = nil
+	return err
+}
+
+// declareTopics creates the app's topics to declare and checks that those
+// it may not declare exist.
+func declareTopics(ctx context.Context, client kafka.Client, ap *AppPlan) error {
+	if len(ap.Topics) == 0 && len(ap.MustExist) == 0 {
+		return nil
+	}
+	admin, err := client.NewAdmin(ap.Kafka)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	if len(ap.Topics) > 0 {
+		res, err := admin.CreateTopics(ctx, ap.Topics)
+		if err != nil {
+			return fmt.Errorf("declaring topics: %w", err)
+		}
+		var errs []error
+		for _, t := range ap.Topics {
+			if e := res[t.Name]; e != nil {
+				errs = append(errs, fmt.Errorf("declaring topic %s: %w", t.Name, e))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+	}
+	if len(ap.MustExist) > 0 {
+		names := make([]string, len(ap.MustExist))
+		for i, t := range ap.MustExist {
+			names[i] = t.Name
+		}
+		have, err := admin.DescribeTopics(ctx, names)
+		if err != nil {
+			return fmt.Errorf("describing topics: %w", err)
+		}
+		var missing []string
+		for _, n := range names {
+			if _, ok := have[n]; !ok {
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("topics weir needs do not exist and topicAllowDeclare is false: %s", strings.Join(missing, ", "))
+		}
+	}
+	return nil
+}
