@@ -113,7 +113,9 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{nil, "Usage:"},
-		{[]string{"run", "samples"}, `unknown command "run"`},
+		{[]string{"serve", "samples"}, `unknown command "serve"`},
+		{[]string{"run"}, "Usage: weir run"},
+		{[]string{"dev", "--log-format", "xml", "x"}, "--log-format must be text or json"},
 		{[]string{"validate"}, "Usage: weir validate"},
 		{[]string{"validate", "--format", "xml", "x"}, "--format must be text or json"},
 		{[]string{"schema", "KasprThing"}, `unknown kind "KasprThing"`},

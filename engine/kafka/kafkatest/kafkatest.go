@@ -48,3 +48,8 @@ func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
 
 // Close stops the broker.
 func (b *Broker) Close() { b.cluster.Close() }
+
+// StartOn starts a broker as Start does, on a given port of 127.0.0.1.
+func StartOn(port int, opts ...kfake.Opt) (*Broker, error) {
+	return Start(append([]kfake.Opt{kfake.Ports(port)}, opts...)...)
+}
