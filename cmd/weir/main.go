@@ -23,6 +23,8 @@ var commands = []command{
 	{"validate", "[--format text|json] PATH...", "check manifests: schema, references and code blocks", runValidate},
 	{"run", "[flags] PATH...", "run the apps in PATH on their Kafka", runRun},
 	{"dev", "[flags] PATH...", "run the apps in PATH on an embedded broker (no Kafka needed)", runDev},
+	{"produce", "[flags] TOPIC", "send records, from flags or one per input line", runProduce},
+	{"consume", "[flags] TOPIC...", "print the committed records of topics", runConsume},
 	{"schema", "[KIND]", "print the JSON Schema of a kind, or of any manifest", runSchema},
 	{"crds", "[--out DIR]", "print or write the Kubernetes CRDs of the kinds", runCRDs},
 	{"version", "", "print weir's version", runVersion},
