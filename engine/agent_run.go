@@ -315,6 +315,8 @@ type worker struct {
 	in     chan job
 	cur    []interp.Value
 	next   []interp.Value
+	ev     interp.Event   // context.event of the record in hand
+	args   starlark.Tuple // the one argument of a call
 }
 
 func newWorker(a *appRun) *worker {
@@ -323,6 +325,7 @@ func newWorker(a *appRun) *worker {
 		th:     interp.NewThread(a.plan.Code),
 		serdes: map[string]*interp.Serializer{},
 		in:     make(chan job, 1),
+		args:   make(starlark.Tuple, 1),
 	}
 }
 
@@ -381,12 +384,11 @@ func (w *worker) process(ag *agentRun, r *kafka.Record) error {
 	if err != nil {
 		return &stepError{"spec.input.topic.valueSerializer", err}
 	}
-	ev := &interp.Event{Key: key, Value: value, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp}
-	if len(r.Headers) > 0 {
-		ev.Headers = make([]interp.Header, len(r.Headers))
-		for i, h := range r.Headers {
-			ev.Headers[i] = interp.Header{Key: h.Key, Value: h.Value}
-		}
+	// The worker's one Event is context.event for this record.
+	ev := &w.ev
+	*ev = interp.Event{Key: key, Value: value, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Headers: ev.Headers[:0]}
+	for _, h := range r.Headers {
+		ev.Headers = append(ev.Headers, interp.Header{Key: h.Key, Value: h.Value})
 	}
 	cur := append(w.cur[:0], value)
 	next := w.next[:0]
@@ -397,7 +399,7 @@ func (w *worker) process(ag *agentRun, r *kafka.Record) error {
 		for _, v := range cur {
 			switch op.Kind {
 			case OpMap:
-				out, err := op.Func.Call(w.th, ev, starlark.Tuple{v}, nil)
+				out, err := w.call(op.Func, ev, v)
 				if err != nil {
 					return &stepError{op.Name, err}
 				}
@@ -407,7 +409,7 @@ func (w *worker) process(ag *agentRun, r *kafka.Record) error {
 					next = append(next, out)
 				}
 			case OpFilter:
-				out, err := op.Func.Call(w.th, ev, starlark.Tuple{v}, nil)
+				out, err := w.call(op.Func, ev, v)
 				if err != nil {
 					return &stepError{op.Name, err}
 				}
@@ -445,9 +447,13 @@ func (w *worker) process(ag *agentRun, r *kafka.Record) error {
 	return nil
 }
 
-// call calls a selector with the value.
+// call calls a block with the value, in the worker's one argument tuple:
+// Starlark copies arguments into the callee's locals and keeps no reference.
 func (w *worker) call(f *interp.Func, ev *interp.Event, v interp.Value) (interp.Value, error) {
-	return f.Call(w.th, ev, starlark.Tuple{v}, nil)
+	w.args[0] = v
+	out, err := f.Call(w.th, ev, w.args, nil)
+	w.args[0] = nil
+	return out, err
 }
 
 // send produces v to a destination unless its predicate says no. With Ack
