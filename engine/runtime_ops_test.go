@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/weirstream/weir/engine/kafka/kafkatest"
-	"github.com/weirstream/weir/spec"
 )
 
 const opsApp = `
@@ -98,13 +95,7 @@ func TestRuntimeOperations(t *testing.T) {
 		t.Run(client, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			broker := kafkatest.New(t)
-			b, err := spec.Parse(spec.File{Name: "ops.yaml", Data: []byte(opsApp)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := compileForBroker(t, b, broker, client)
-			startRuntime(t, ctx, p)
+			broker, _ := startManifest(t, ctx, client, "ops.yaml", opsApp)
 
 			const n = 10
 			prod := kgoClient(t, broker)

@@ -71,6 +71,19 @@ func startRuntime(t *testing.T, ctx context.Context, p *Plan) *Runtime {
 	return rt
 }
 
+// startManifest runs one manifest on a new broker with the given client.
+func startManifest(t *testing.T, ctx context.Context, client, name, src string) (*kafkatest.Broker, *Plan) {
+	t.Helper()
+	broker := kafkatest.New(t)
+	b, err := spec.Parse(spec.File{Name: name, Data: []byte(src)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := compileForBroker(t, b, broker, client)
+	startRuntime(t, ctx, p)
+	return broker, p
+}
+
 func kgoClient(t *testing.T, b *kafkatest.Broker, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Addrs()...)}, opts...)...)
@@ -257,13 +270,7 @@ func TestRuntimeDeadLetters(t *testing.T) {
 		t.Run(client, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			broker := kafkatest.New(t)
-			b, err := spec.Parse(spec.File{Name: "fail.yaml", Data: []byte(failingApp)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := compileForBroker(t, b, broker, client)
-			startRuntime(t, ctx, p)
+			broker, p := startManifest(t, ctx, client, "fail.yaml", failingApp)
 
 			const n = 30
 			prod := kgoClient(t, broker)
