@@ -797,9 +797,14 @@ func (t *pyTr) skipBlock(i int) int {
 }
 
 // headerColon is the ':' ending a compound statement's header in [a, nl).
-func (t *pyTr) headerColon(a, nl int) int {
+func (t *pyTr) headerColon(a, nl int) int { return t.colon(a, nl) }
+
+// colon is the first ':' in [a, b) at this bracket depth that is not a
+// lambda's, or -1: a compound statement's header end, or a dict element's
+// key: value separator.
+func (t *pyTr) colon(a, b int) int {
 	lambdas := 0
-	for k := a; k < nl; k = t.skip(k) {
+	for k := a; k < b; k = t.skip(k) {
 		switch {
 		case t.isName(k, "lambda"):
 			lambdas++
@@ -1366,21 +1371,7 @@ func (t *pyTr) groupRewrite(open, close int) {
 }
 
 // dictColon is the ':' of a key: value element in [a, b), or -1.
-func (t *pyTr) dictColon(a, b int) int {
-	lambdas := 0
-	for k := a; k < b; k = t.skip(k) {
-		switch {
-		case t.isName(k, "lambda"):
-			lambdas++
-		case t.isOp(k, ":"):
-			if lambdas == 0 {
-				return k
-			}
-			lambdas--
-		}
-	}
-	return -1
-}
+func (t *pyTr) dictColon(a, b int) int { return t.colon(a, b) }
 
 // powRewrite turns a ** b in [a, b) into pow(a, b).
 func (t *pyTr) powRewrite(a, b int) {
