@@ -8,6 +8,5 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	kafkatest.Conformance(t, func() kafka.Client { return New() },
-		kafkatest.WithConfig(func(cfg *kafka.Config) { cfg.Extra = fast() }))
+	kafkatest.Conformance(t, func() kafka.Client { return New() }, options()...)
 }

@@ -1,27 +1,12 @@
 package franz
 
 import (
-	"context"
-	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/weirstream/weir/engine/kafka"
 	"github.com/weirstream/weir/engine/kafka/kafkatest"
 )
-
-// testCtx bounds a test.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // fast makes group changes quick on the test broker: members learn of a
 // rebalance at their next heartbeat.
@@ -29,137 +14,15 @@ func fast() map[string]string {
 	return map[string]string{"heartbeat.interval.ms": "100", "fetch.wait.max.ms": "100"}
 }
 
-func broker(t *testing.T, opts ...kfake.Opt) (*kafkatest.Broker, kafka.Config) {
+// options are the conformance suite's and the Env's options for this client.
+func options() []kafkatest.Option {
+	return []kafkatest.Option{kafkatest.WithConfig(func(cfg *kafka.Config) { cfg.Extra = fast() })}
+}
+
+// newEnv starts a broker for a test of this client.
+func newEnv(t *testing.T) *kafkatest.Env {
 	t.Helper()
-	b := kafkatest.New(t, opts...)
-	return b, kafka.Config{Brokers: b.Addrs(), ClientID: "weir-test", Extra: fast()}
-}
-
-func newAdminT(t *testing.T, cfg kafka.Config) kafka.Admin {
-	t.Helper()
-	a, err := New().NewAdmin(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
-}
-
-func newProducerT(t *testing.T, cfg kafka.Config) kafka.Producer {
-	t.Helper()
-	p, err := New().NewProducer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
-func newSessionT(t *testing.T, cfg kafka.SessionConfig) kafka.Session {
-	t.Helper()
-	s, err := New().NewSession(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
-}
-
-func createTopic(t *testing.T, ctx context.Context, cfg kafka.Config, name string, partitions int32) {
-	t.Helper()
-	a := newAdminT(t, cfg)
-	errs, err := a.CreateTopics(ctx, []kafka.TopicSpec{{Name: name, Partitions: partitions, ReplicationFactor: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := errs[name]; err != nil {
-		t.Fatal(err)
-	}
-}
-
-// produceAll produces the records and waits for their acknowledgements.
-func produceAll(t *testing.T, ctx context.Context, p kafka.Producer, recs ...*kafka.Record) {
-	t.Helper()
-	var mu sync.Mutex
-	var errs []error
-	for _, r := range recs {
-		p.Produce(r, func(r *kafka.Record, err error) {
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		})
-	}
-	if err := p.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-}
-
-func values(topic string, partition int32, prefix string, n int) []*kafka.Record {
-	recs := make([]*kafka.Record, n)
-	for i := range recs {
-		recs[i] = &kafka.Record{Topic: topic, Partition: partition, Value: fmt.Appendf(nil, "%s%d", prefix, i)}
-	}
-	return recs
-}
-
-// pollN polls until it has n records (or more, which fails the test), and
-// checks that each partition's records come in offset order.
-func pollN(t *testing.T, ctx context.Context, s kafka.Session, n int) []*kafka.Record {
-	t.Helper()
-	var out []*kafka.Record
-	last := map[kafka.TopicPartition]int64{}
-	for len(out) < n {
-		fs, err := s.Poll(ctx)
-		if err != nil {
-			t.Fatalf("poll after %d of %d records: %v", len(out), n, err)
-		}
-		for _, f := range fs {
-			tp := kafka.TopicPartition{Topic: f.Topic, Partition: f.Partition}
-			for _, r := range f.Records {
-				if r.Topic != f.Topic || r.Partition != f.Partition {
-					t.Fatalf("record %s[%d] in the fetch of %s[%d]", r.Topic, r.Partition, f.Topic, f.Partition)
-				}
-				if prev, ok := last[tp]; ok && r.Offset <= prev {
-					t.Fatalf("%v: offset %d after %d", tp, r.Offset, prev)
-				}
-				last[tp] = r.Offset
-				out = append(out, r)
-			}
-		}
-	}
-	if len(out) > n {
-		t.Fatalf("polled %d records, want %d", len(out), n)
-	}
-	return out
-}
-
-type offsetKey struct {
-	tp     kafka.TopicPartition
-	offset int64
-}
-
-func offsetsOf(recs []*kafka.Record) []offsetKey {
-	out := make([]offsetKey, len(recs))
-	for i, r := range recs {
-		out[i] = offsetKey{kafka.TopicPartition{Topic: r.Topic, Partition: r.Partition}, r.Offset}
-	}
-	slices.SortFunc(out, func(a, b offsetKey) int {
-		if c := strings.Compare(a.tp.Topic, b.tp.Topic); c != 0 {
-			return c
-		}
-		if a.tp.Partition != b.tp.Partition {
-			return int(a.tp.Partition - b.tp.Partition)
-		}
-		return int(a.offset - b.offset)
-	})
-	return out
+	return kafkatest.NewEnv(t, func() kafka.Client { return New() }, options()...)
 }
 
 func TestExtraProperties(t *testing.T) {

@@ -10,32 +10,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir/engine/kafka"
+	"github.com/weirstream/weir/engine/kafka/kafkatest"
 )
-
-// groupOffsets returns the group's committed offsets for a topic.
-func groupOffsets(t *testing.T, ctx context.Context, cfg kafka.Config, group, topic string) map[int32]int64 {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	resps, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	for p, r := range resps[topic] {
-		if r.Err != nil {
-			t.Fatal(r.Err)
-		}
-		out[p] = r.At
-	}
-	return out
-}
 
 // With no committed offset and auto.offset.reset=latest, an abort rewinds
 // to the first record polled, not to the start of the partition (kgo's
@@ -43,15 +21,15 @@ func groupOffsets(t *testing.T, ctx context.Context, cfg kafka.Config, group, to
 func TestAbortRewindsWithoutCommittedOffsets(t *testing.T) {
 	for _, g := range []kafka.Guarantee{kafka.ExactlyOnce, kafka.AtLeastOnce} {
 		t.Run(guaranteeName(g), func(t *testing.T) {
-			ctx := testCtx(t)
-			_, cfg := broker(t)
-			createTopic(t, ctx, cfg, "late", 1)
-			p := newProducerT(t, cfg)
-			produceAll(t, ctx, p, values("late", 0, "old", 5)...)
+			e := newEnv(t)
+			ctx, cfg := e.Ctx(), e.Config()
+			e.CreateTopic(t, cfg, "late", 1)
+			p := e.Producer(t, cfg)
+			e.ProduceAll(t, p, kafkatest.Values("late", 0, "old", 5)...)
 
 			scfg := kafka.SessionConfig{Config: cfg, Guarantee: g, Group: "late", TransactionalID: "late-1", Topics: []string{"late"}}
 			scfg.Extra = map[string]string{"auto.offset.reset": "latest", "heartbeat.interval.ms": "100", "fetch.wait.max.ms": "100"}
-			s := newSessionT(t, scfg)
+			s := e.Session(t, scfg)
 			if err := s.Begin(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +37,7 @@ func TestAbortRewindsWithoutCommittedOffsets(t *testing.T) {
 			// end, sees one.
 			var first []*kafka.Record
 			for i := 0; len(first) == 0; i++ {
-				produceAll(t, ctx, p, &kafka.Record{Topic: "late", Partition: 0, Value: fmt.Appendf(nil, "new%d", i)})
+				e.ProduceAll(t, p, &kafka.Record{Topic: "late", Partition: 0, Value: fmt.Appendf(nil, "new%d", i)})
 				pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 				fs, err := s.Poll(pctx)
 				cancel()
@@ -81,7 +59,7 @@ func TestAbortRewindsWithoutCommittedOffsets(t *testing.T) {
 			if err := s.Begin(ctx); err != nil {
 				t.Fatal(err)
 			}
-			again := pollN(t, ctx, s, 1)
+			again := e.PollN(t, s, 1)
 			if again[0].Offset != first[0].Offset {
 				t.Fatalf("after the abort Poll starts at offset %d (%q), want %d", again[0].Offset, again[0].Value, first[0].Offset)
 			}
@@ -144,29 +122,29 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 func TestGroupSplitsPartitions(t *testing.T) {
 	for _, g := range []kafka.Guarantee{kafka.ExactlyOnce, kafka.AtLeastOnce} {
 		t.Run(guaranteeName(g), func(t *testing.T) {
-			ctx := testCtx(t)
-			_, cfg := broker(t)
-			createTopic(t, ctx, cfg, "split", 4)
+			e := newEnv(t)
+			ctx, cfg := e.Ctx(), e.Config()
+			e.CreateTopic(t, cfg, "split", 4)
 			var recs []*kafka.Record
 			for p := range int32(4) {
-				recs = append(recs, values("split", p, fmt.Sprintf("p%d-", p), 2)...)
+				recs = append(recs, kafkatest.Values("split", p, fmt.Sprintf("p%d-", p), 2)...)
 			}
-			produceAll(t, ctx, newProducerT(t, cfg), recs...)
+			e.ProduceAll(t, e.Producer(t, cfg), recs...)
 
 			var a, b owner
 			acfg := kafka.SessionConfig{Config: cfg, Guarantee: g, Group: "split", TransactionalID: "split-a", Topics: []string{"split"}}
 			a.callbacks(&acfg)
-			sa := newSessionT(t, acfg)
+			sa := e.Session(t, acfg)
 			waitFor(t, ctx, "a to own 4 partitions", func() bool { owned, _, _ := a.state(); return len(owned) == 4 })
 			if err := sa.Begin(ctx); err != nil {
 				t.Fatal(err)
 			}
-			first := pollN(t, ctx, sa, 8)
+			first := e.PollN(t, sa, 8)
 
 			bcfg := acfg
 			bcfg.TransactionalID = "split-b"
 			b.callbacks(&bcfg)
-			sb := newSessionT(t, bcfg)
+			sb := e.Session(t, bcfg)
 			waitFor(t, ctx, "a and b to own 2 partitions each", func() bool {
 				ao, _, _ := a.state()
 				bo, _, _ := b.state()
@@ -205,12 +183,12 @@ func TestGroupSplitsPartitions(t *testing.T) {
 				if err := sa.Begin(ctx); err != nil {
 					t.Fatal(err)
 				}
-				again := pollN(t, ctx, sa, 4)
-				if want := of(first, ao); !slices.Equal(offsetsOf(again), offsetsOf(want)) {
-					t.Fatalf("a polled %v after the abort, want %v", offsetsOf(again), offsetsOf(want))
+				again := e.PollN(t, sa, 4)
+				if want := of(first, ao); !slices.Equal(kafkatest.OffsetsOf(again), kafkatest.OffsetsOf(want)) {
+					t.Fatalf("a polled %v after the abort, want %v", kafkatest.OffsetsOf(again), kafkatest.OffsetsOf(want))
 				}
 			} else {
-				off := groupOffsets(t, ctx, cfg, "split", "split")
+				off := e.GroupOffsets(t, "split", "split")
 				for _, tp := range ao {
 					if off[tp.Partition] != 2 {
 						t.Fatalf("a committed %v, want 2 for each of %v", off, ao)
@@ -221,30 +199,25 @@ func TestGroupSplitsPartitions(t *testing.T) {
 			if err := sb.Begin(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := pollN(t, ctx, sb, 4), of(first, bo); !slices.Equal(offsetsOf(got), offsetsOf(want)) {
-				t.Fatalf("b polled %v, want %v", offsetsOf(got), offsetsOf(want))
+			if got, want := e.PollN(t, sb, 4), of(first, bo); !slices.Equal(kafkatest.OffsetsOf(got), kafkatest.OffsetsOf(want)) {
+				t.Fatalf("b polled %v, want %v", kafkatest.OffsetsOf(got), kafkatest.OffsetsOf(want))
 			}
 		})
 	}
 }
 
 func TestStaticMembership(t *testing.T) {
-	ctx := testCtx(t)
-	_, cfg := broker(t)
-	createTopic(t, ctx, cfg, "static", 1)
+	e := newEnv(t)
+	ctx, cfg := e.Ctx(), e.Config()
+	e.CreateTopic(t, cfg, "static", 1)
 	var o owner
 	scfg := kafka.SessionConfig{Config: cfg, Guarantee: kafka.ExactlyOnce, Group: "static", InstanceID: "weir-0",
 		TransactionalID: "static-0", Topics: []string{"static"}}
 	o.callbacks(&scfg)
-	newSessionT(t, scfg)
+	e.Session(t, scfg)
 	waitFor(t, ctx, "an assignment", func() bool { owned, _, _ := o.state(); return len(owned) == 1 })
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	groups, err := kadm.NewClient(cl).DescribeGroups(ctx, "static")
+	groups, err := kadm.NewClient(e.Franz(t)).DescribeGroups(ctx, "static")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,22 +35,28 @@ func WithConfig(configure func(*kafka.Config)) Option {
 	return func(o *options) { o.configure = configure }
 }
 
-// WithTimeout bounds each test of the suite (default 30s).
+// WithTimeout bounds each test of the suite, or the test of an Env
+// (default 30s).
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout = d }
+}
+
+func newOptions(opts []Option) options {
+	o := options{timeout: 30 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 // Conformance runs the behaviour tests that are the contract of
 // kafka.Client against the client newClient makes, each test with its own
 // in-process broker. Every client runs it, so that they behave alike.
 func Conformance(t *testing.T, newClient func() kafka.Client, opts ...Option) {
-	o := options{timeout: 30 * time.Second}
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := newOptions(opts)
 	for _, c := range []struct {
 		name string
-		test func(t *testing.T, e *env)
+		test func(t *testing.T, e *Env)
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"Partitioning", testPartitioning},
@@ -67,20 +73,21 @@ func Conformance(t *testing.T, newClient func() kafka.Client, opts ...Option) {
 		{"MutualTLS", testMutualTLS},
 		{"TLSBadPEM", testTLSBadPEM},
 	} {
-		t.Run(c.name, func(t *testing.T) { c.test(t, &env{o: o, newClient: newClient}) })
+		t.Run(c.name, func(t *testing.T) { c.test(t, &Env{o: o, newClient: newClient}) })
 	}
 	t.Run("SASL", func(t *testing.T) {
 		for _, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"} {
 			t.Run(mech, func(t *testing.T) {
 				t.Parallel() // a refused login may be retried for a while
-				testSASL(t, &env{o: o, newClient: newClient}, mech)
+				testSASL(t, &Env{o: o, newClient: newClient}, mech)
 			})
 		}
 	})
 }
 
-// env is what one test of the suite works with.
-type env struct {
+// Env is what one test works with: a client, a broker and a context that
+// bounds the test. Its methods fail the test on errors.
+type Env struct {
 	o         options
 	newClient func() kafka.Client
 	ctx       context.Context
@@ -88,18 +95,42 @@ type env struct {
 	cfg       kafka.Config
 }
 
+// NewEnv starts a broker for a test of the client newClient makes, and
+// bounds the test (30s unless WithTimeout says otherwise). Configs are
+// adjusted by the WithConfig hook as in Conformance.
+func NewEnv(t *testing.T, newClient func() kafka.Client, opts ...Option) *Env {
+	t.Helper()
+	e := &Env{o: newOptions(opts), newClient: newClient}
+	e.start(t)
+	return e
+}
+
+// Ctx is the context that bounds the test.
+func (e *Env) Ctx() context.Context { return e.ctx }
+
+// Broker is the test's broker.
+func (e *Env) Broker() *Broker { return e.broker }
+
+// Config is the client's config for the test's broker, after the
+// WithConfig hook. Its Extra is the caller's own.
+func (e *Env) Config() kafka.Config {
+	cfg := e.cfg
+	cfg.Extra = cloneMap(cfg.Extra)
+	return cfg
+}
+
 // start starts the test's broker and bounds the test.
-func (e *env) start(t *testing.T, opts ...kfake.Opt) {
+func (e *Env) start(t *testing.T, opts ...kfake.Opt) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), e.o.timeout)
 	t.Cleanup(cancel)
 	e.ctx = ctx
 	e.broker = New(t, opts...)
-	e.cfg = e.config(e.broker.Addrs())
+	e.cfg = e.configFor(e.broker.Addrs())
 }
 
-// config is the client's config for brokers, after the hook.
-func (e *env) config(brokers []string) kafka.Config {
+// configFor is the client's config for brokers, after the hook.
+func (e *Env) configFor(brokers []string) kafka.Config {
 	cfg := kafka.Config{Brokers: brokers, ClientID: "weir-test"}
 	if e.o.configure != nil {
 		e.o.configure(&cfg)
@@ -116,7 +147,8 @@ func cloneMap(m map[string]string) map[string]string {
 	return out
 }
 
-func (e *env) admin(t *testing.T, cfg kafka.Config) kafka.Admin {
+// Admin makes an admin of the client with cfg, closed when the test ends.
+func (e *Env) Admin(t *testing.T, cfg kafka.Config) kafka.Admin {
 	t.Helper()
 	a, err := e.newClient().NewAdmin(cfg)
 	if err != nil {
@@ -126,7 +158,9 @@ func (e *env) admin(t *testing.T, cfg kafka.Config) kafka.Admin {
 	return a
 }
 
-func (e *env) producer(t *testing.T, cfg kafka.Config) kafka.Producer {
+// Producer makes a producer of the client with cfg, closed when the test
+// ends.
+func (e *Env) Producer(t *testing.T, cfg kafka.Config) kafka.Producer {
 	t.Helper()
 	p, err := e.newClient().NewProducer(cfg)
 	if err != nil {
@@ -136,7 +170,9 @@ func (e *env) producer(t *testing.T, cfg kafka.Config) kafka.Producer {
 	return p
 }
 
-func (e *env) session(t *testing.T, cfg kafka.SessionConfig) kafka.Session {
+// Session makes a session of the client with cfg, closed when the test
+// ends.
+func (e *Env) Session(t *testing.T, cfg kafka.SessionConfig) kafka.Session {
 	t.Helper()
 	s, err := e.newClient().NewSession(cfg)
 	if err != nil {
@@ -146,9 +182,10 @@ func (e *env) session(t *testing.T, cfg kafka.SessionConfig) kafka.Session {
 	return s
 }
 
-func (e *env) createTopic(t *testing.T, cfg kafka.Config, name string, partitions int32) {
+// CreateTopic creates a topic with the client's admin.
+func (e *Env) CreateTopic(t *testing.T, cfg kafka.Config, name string, partitions int32) {
 	t.Helper()
-	errs, err := e.admin(t, cfg).CreateTopics(e.ctx, []kafka.TopicSpec{{Name: name, Partitions: partitions, ReplicationFactor: 1}})
+	errs, err := e.Admin(t, cfg).CreateTopics(e.ctx, []kafka.TopicSpec{{Name: name, Partitions: partitions, ReplicationFactor: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,8 +194,8 @@ func (e *env) createTopic(t *testing.T, cfg kafka.Config, name string, partition
 	}
 }
 
-// produceAll produces the records and waits for their acknowledgements.
-func (e *env) produceAll(t *testing.T, p kafka.Producer, recs ...*kafka.Record) {
+// ProduceAll produces the records and waits for their acknowledgements.
+func (e *Env) ProduceAll(t *testing.T, p kafka.Producer, recs ...*kafka.Record) {
 	t.Helper()
 	var mu sync.Mutex
 	var errs []error
@@ -181,16 +218,17 @@ func (e *env) produceAll(t *testing.T, p kafka.Producer, recs ...*kafka.Record) 
 	}
 }
 
-func (e *env) begin(t *testing.T, s kafka.Session) {
+// Begin begins the session's transaction or interval.
+func (e *Env) Begin(t *testing.T, s kafka.Session) {
 	t.Helper()
 	if err := s.Begin(e.ctx); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// end ends the session's transaction or interval and checks whether it
+// End ends the session's transaction or interval and checks whether it
 // committed.
-func (e *env) end(t *testing.T, s kafka.Session, commit, wantCommitted bool) {
+func (e *Env) End(t *testing.T, s kafka.Session, commit, wantCommitted bool) {
 	t.Helper()
 	committed, err := s.End(e.ctx, commit)
 	if err != nil || committed != wantCommitted {
@@ -198,9 +236,9 @@ func (e *env) end(t *testing.T, s kafka.Session, commit, wantCommitted bool) {
 	}
 }
 
-// pollN polls until it has n records (or more, which fails the test), and
+// PollN polls until it has n records (or more, which fails the test), and
 // checks that each partition's records come in offset order.
-func (e *env) pollN(t *testing.T, s kafka.Session, n int) []*kafka.Record {
+func (e *Env) PollN(t *testing.T, s kafka.Session, n int) []*kafka.Record {
 	t.Helper()
 	var out []*kafka.Record
 	last := map[kafka.TopicPartition]int64{}
@@ -229,8 +267,8 @@ func (e *env) pollN(t *testing.T, s kafka.Session, n int) []*kafka.Record {
 	return out
 }
 
-// franz is an independent client (franz-go's kgo) for seeding and checking.
-func (e *env) franz(t *testing.T, opts ...kgo.Opt) *kgo.Client {
+// Franz is an independent client (franz-go's kgo) for seeding and checking.
+func (e *Env) Franz(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(e.broker.Addrs()...)}, opts...)...)
 	if err != nil {
@@ -240,11 +278,11 @@ func (e *env) franz(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-// read returns the values an independent reader at level sees in topic: at
+// Read returns the values an independent reader at level sees in topic: at
 // least want, then whatever else arrives within a short grace period.
-func (e *env) read(t *testing.T, topic string, want int, level kgo.IsolationLevel) []string {
+func (e *Env) Read(t *testing.T, topic string, want int, level kgo.IsolationLevel) []string {
 	t.Helper()
-	cl := e.franz(t, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(level),
+	cl := e.Franz(t, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(level),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	var got []string
 	var grace time.Time
@@ -268,18 +306,18 @@ func (e *env) read(t *testing.T, topic string, want int, level kgo.IsolationLeve
 	}
 }
 
-// readCommitted is read with read_committed, sorted.
-func (e *env) readCommitted(t *testing.T, topic string, want int) []string {
+// ReadCommitted is Read with read_committed, sorted.
+func (e *Env) ReadCommitted(t *testing.T, topic string, want int) []string {
 	t.Helper()
-	got := e.read(t, topic, want, kgo.ReadCommitted())
+	got := e.Read(t, topic, want, kgo.ReadCommitted())
 	slices.Sort(got)
 	return got
 }
 
-// groupOffsets returns the group's committed offsets for a topic.
-func (e *env) groupOffsets(t *testing.T, group, topic string) map[int32]int64 {
+// GroupOffsets returns the group's committed offsets for a topic.
+func (e *Env) GroupOffsets(t *testing.T, group, topic string) map[int32]int64 {
 	t.Helper()
-	resps, err := kadm.NewClient(e.franz(t)).FetchOffsets(e.ctx, group)
+	resps, err := kadm.NewClient(e.Franz(t)).FetchOffsets(e.ctx, group)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,11 +331,11 @@ func (e *env) groupOffsets(t *testing.T, group, topic string) map[int32]int64 {
 	return out
 }
 
-// committedAtEnd checks that group committed every non-empty partition of
+// CommittedAtEnd checks that group committed every non-empty partition of
 // topic up to its end.
-func (e *env) committedAtEnd(t *testing.T, group, topic string) {
+func (e *Env) CommittedAtEnd(t *testing.T, group, topic string) {
 	t.Helper()
-	adm := kadm.NewClient(e.franz(t))
+	adm := kadm.NewClient(e.Franz(t))
 	ends, err := adm.ListEndOffsets(e.ctx, topic)
 	if err != nil {
 		t.Fatal(err)
@@ -317,30 +355,30 @@ func (e *env) committedAtEnd(t *testing.T, group, topic string) {
 }
 
 // connects reports whether an admin with cfg can describe a topic.
-func (e *env) connects(t *testing.T, cfg kafka.Config) bool {
+func (e *Env) connects(t *testing.T, cfg kafka.Config) bool {
 	t.Helper()
 	actx, cancel := context.WithTimeout(e.ctx, 3*time.Second)
 	defer cancel()
-	_, err := e.admin(t, cfg).DescribeTopics(actx, []string{"sec"})
+	_, err := e.Admin(t, cfg).DescribeTopics(actx, []string{"sec"})
 	return err == nil
 }
 
 // roundTripVia creates a topic, produces to it and consumes it in an
 // exactly-once session, all with cfg.
-func (e *env) roundTripVia(t *testing.T, cfg kafka.Config) {
+func (e *Env) roundTripVia(t *testing.T, cfg kafka.Config) {
 	t.Helper()
-	e.createTopic(t, cfg, "sec", 1)
-	e.produceAll(t, e.producer(t, cfg), values("sec", 0, "v", 5)...)
-	s := e.session(t, kafka.SessionConfig{Config: cfg, Guarantee: kafka.ExactlyOnce, Group: "sec-app", TransactionalID: "sec-app-0", Topics: []string{"sec"}})
-	e.begin(t, s)
-	if got := e.pollN(t, s, 5); string(got[0].Value) != "v0" {
+	e.CreateTopic(t, cfg, "sec", 1)
+	e.ProduceAll(t, e.Producer(t, cfg), Values("sec", 0, "v", 5)...)
+	s := e.Session(t, kafka.SessionConfig{Config: cfg, Guarantee: kafka.ExactlyOnce, Group: "sec-app", TransactionalID: "sec-app-0", Topics: []string{"sec"}})
+	e.Begin(t, s)
+	if got := e.PollN(t, s, 5); string(got[0].Value) != "v0" {
 		t.Fatalf("consumed %q first", got[0].Value)
 	}
-	e.end(t, s, true, true)
+	e.End(t, s, true, true)
 }
 
-// values makes n records prefix0, prefix1, ... for a partition.
-func values(topic string, partition int32, prefix string, n int) []*kafka.Record {
+// Values makes n records prefix0, prefix1, ... for a partition.
+func Values(topic string, partition int32, prefix string, n int) []*kafka.Record {
 	recs := make([]*kafka.Record, n)
 	for i := range recs {
 		recs[i] = &kafka.Record{Topic: topic, Partition: partition, Value: fmt.Appendf(nil, "%s%d", prefix, i)}
@@ -348,7 +386,8 @@ func values(topic string, partition int32, prefix string, n int) []*kafka.Record
 	return recs
 }
 
-func valuesOf(recs []*kafka.Record) []string {
+// ValuesOf is the records' values, sorted.
+func ValuesOf(recs []*kafka.Record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
 		out[i] = string(r.Value)
@@ -357,18 +396,19 @@ func valuesOf(recs []*kafka.Record) []string {
 	return out
 }
 
-type offsetKey struct {
+// OffsetKey is where a record is.
+type OffsetKey struct {
 	tp     kafka.TopicPartition
 	offset int64
 }
 
-// offsetsOf is where the records are, sorted.
-func offsetsOf(recs []*kafka.Record) []offsetKey {
-	out := make([]offsetKey, len(recs))
+// OffsetsOf is where the records are, sorted.
+func OffsetsOf(recs []*kafka.Record) []OffsetKey {
+	out := make([]OffsetKey, len(recs))
 	for i, r := range recs {
-		out[i] = offsetKey{kafka.TopicPartition{Topic: r.Topic, Partition: r.Partition}, r.Offset}
+		out[i] = OffsetKey{kafka.TopicPartition{Topic: r.Topic, Partition: r.Partition}, r.Offset}
 	}
-	slices.SortFunc(out, func(a, b offsetKey) int {
+	slices.SortFunc(out, func(a, b OffsetKey) int {
 		if c := strings.Compare(a.tp.Topic, b.tp.Topic); c != 0 {
 			return c
 		}
@@ -380,9 +420,9 @@ func offsetsOf(recs []*kafka.Record) []offsetKey {
 	return out
 }
 
-// produceFrom produces one output per input record in the session and
+// ProduceFrom produces one output per input record in the session and
 // returns how many were acknowledged (read after End).
-func produceFrom(s kafka.Session, in []*kafka.Record, topic, prefix string) *atomic.Int64 {
+func ProduceFrom(s kafka.Session, in []*kafka.Record, topic, prefix string) *atomic.Int64 {
 	var acked atomic.Int64
 	for _, r := range in {
 		s.Produce(&kafka.Record{Topic: topic, Partition: 0, Value: fmt.Appendf(nil, "%s%s", prefix, r.Value)},
@@ -397,9 +437,9 @@ func produceFrom(s kafka.Session, in []*kafka.Record, topic, prefix string) *ato
 
 // Records keep their key, value, headers and timestamp, and are consumed
 // where they were acknowledged.
-func testRoundTrip(t *testing.T, e *env) {
+func testRoundTrip(t *testing.T, e *Env) {
 	e.start(t)
-	e.createTopic(t, e.cfg, "in", 3)
+	e.CreateTopic(t, e.cfg, "in", 3)
 	ts := time.UnixMilli(1_700_000_000_123)
 	var sent []*kafka.Record
 	for i := range 30 {
@@ -421,7 +461,7 @@ func testRoundTrip(t *testing.T, e *env) {
 		}
 		sent = append(sent, r)
 	}
-	e.produceAll(t, e.producer(t, e.cfg), sent...)
+	e.ProduceAll(t, e.Producer(t, e.cfg), sent...)
 	for _, r := range sent {
 		if r.Partition < 0 || r.Partition > 2 || r.Offset < 0 {
 			t.Fatalf("acknowledged record %q at %d/%d", r.Value, r.Partition, r.Offset)
@@ -431,10 +471,10 @@ func testRoundTrip(t *testing.T, e *env) {
 		t.Fatalf("record for partition 2 went to %d", sent[2].Partition)
 	}
 
-	s := e.session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.AtLeastOnce, Group: "rt", Topics: []string{"in"}})
-	e.begin(t, s)
+	s := e.Session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.AtLeastOnce, Group: "rt", Topics: []string{"in"}})
+	e.Begin(t, s)
 	byValue := map[string]*kafka.Record{}
-	for _, r := range e.pollN(t, s, len(sent)) {
+	for _, r := range e.PollN(t, s, len(sent)) {
 		byValue[string(r.Value)] = r
 	}
 	for _, w := range sent {
@@ -460,8 +500,8 @@ func testRoundTrip(t *testing.T, e *env) {
 			}
 		}
 	}
-	e.end(t, s, true, true)
-	e.committedAtEnd(t, "rt", "in")
+	e.End(t, s, true, true)
+	e.CommittedAtEnd(t, "rt", "in")
 }
 
 // javaMurmur2 is org.apache.kafka.common.utils.Utils.murmur2, written from
@@ -509,11 +549,11 @@ func javaPartition(key []byte, n int32) int32 {
 
 // Keyed records go where the Java client puts them; keyless ones anywhere;
 // a chosen partition is kept, a missing one fails the record.
-func testPartitioning(t *testing.T, e *env) {
+func testPartitioning(t *testing.T, e *Env) {
 	e.start(t)
 	const n = 7
-	e.createTopic(t, e.cfg, "parts", n)
-	p := e.producer(t, e.cfg)
+	e.CreateTopic(t, e.cfg, "parts", n)
+	p := e.Producer(t, e.cfg)
 
 	var keyed []*kafka.Record
 	for i := range 200 {
@@ -525,7 +565,7 @@ func testPartitioning(t *testing.T, e *env) {
 		keyless = append(keyless, &kafka.Record{Topic: "parts", Partition: -1, Value: []byte("no key")})
 		chosen = append(chosen, &kafka.Record{Topic: "parts", Partition: 5, Key: []byte("user-1"), Value: []byte("chosen")})
 	}
-	e.produceAll(t, p, slices.Concat(keyed, keyless, chosen)...)
+	e.ProduceAll(t, p, slices.Concat(keyed, keyless, chosen)...)
 
 	used := map[int32]bool{}
 	for _, r := range keyed {
@@ -562,173 +602,173 @@ func testPartitioning(t *testing.T, e *env) {
 
 // A committed transaction's records are visible to read_committed readers,
 // its offsets are committed with them, and a new member starts after them.
-func testExactlyOnceCommit(t *testing.T, e *env) {
+func testExactlyOnceCommit(t *testing.T, e *Env) {
 	e.start(t)
-	e.createTopic(t, e.cfg, "in", 2)
-	e.createTopic(t, e.cfg, "out", 1)
-	p := e.producer(t, e.cfg)
-	e.produceAll(t, p, slices.Concat(values("in", 0, "a", 6), values("in", 1, "b", 4))...)
+	e.CreateTopic(t, e.cfg, "in", 2)
+	e.CreateTopic(t, e.cfg, "out", 1)
+	p := e.Producer(t, e.cfg)
+	e.ProduceAll(t, p, slices.Concat(Values("in", 0, "a", 6), Values("in", 1, "b", 4))...)
 
-	s := e.session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.ExactlyOnce, Group: "eos", TransactionalID: "eos-1", Topics: []string{"in"}})
-	e.begin(t, s)
-	in := e.pollN(t, s, 10)
-	acked := produceFrom(s, in, "out", "")
-	e.end(t, s, true, true)
+	s := e.Session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.ExactlyOnce, Group: "eos", TransactionalID: "eos-1", Topics: []string{"in"}})
+	e.Begin(t, s)
+	in := e.PollN(t, s, 10)
+	acked := ProduceFrom(s, in, "out", "")
+	e.End(t, s, true, true)
 	if acked.Load() != 10 {
 		t.Fatalf("%d of 10 outputs acknowledged when End returned", acked.Load())
 	}
 	want := []string{"a0", "a1", "a2", "a3", "a4", "a5", "b0", "b1", "b2", "b3"}
-	if got := e.readCommitted(t, "out", 10); !slices.Equal(got, want) {
+	if got := e.ReadCommitted(t, "out", 10); !slices.Equal(got, want) {
 		t.Fatalf("read_committed sees %q, want %q", got, want)
 	}
-	if off := e.groupOffsets(t, "eos", "in"); off[0] != 6 || off[1] != 4 {
+	if off := e.GroupOffsets(t, "eos", "in"); off[0] != 6 || off[1] != 4 {
 		t.Fatalf("committed offsets %v, want 0:6 1:4", off)
 	}
 
 	// The next transaction starts where the last one committed.
-	e.produceAll(t, p, values("in", 0, "c", 2)...)
-	e.begin(t, s)
-	for _, r := range e.pollN(t, s, 2) {
+	e.ProduceAll(t, p, Values("in", 0, "c", 2)...)
+	e.Begin(t, s)
+	for _, r := range e.PollN(t, s, 2) {
 		if !strings.HasPrefix(string(r.Value), "c") {
 			t.Errorf("polled %q at %d/%d again", r.Value, r.Partition, r.Offset)
 		}
 	}
-	e.end(t, s, true, true)
+	e.End(t, s, true, true)
 
 	// A new member of the group starts after the committed offsets.
 	s.Close()
-	e.produceAll(t, p, values("in", 1, "d", 2)...)
-	s2 := e.session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.ExactlyOnce, Group: "eos", TransactionalID: "eos-2", Topics: []string{"in"}})
-	e.begin(t, s2)
-	for _, r := range e.pollN(t, s2, 2) {
+	e.ProduceAll(t, p, Values("in", 1, "d", 2)...)
+	s2 := e.Session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.ExactlyOnce, Group: "eos", TransactionalID: "eos-2", Topics: []string{"in"}})
+	e.Begin(t, s2)
+	for _, r := range e.PollN(t, s2, 2) {
 		if !strings.HasPrefix(string(r.Value), "d") {
 			t.Errorf("the new session polled %q at %d/%d again", r.Value, r.Partition, r.Offset)
 		}
 	}
-	e.end(t, s2, true, true)
+	e.End(t, s2, true, true)
 }
 
 // An aborted transaction's records are invisible to read_committed readers
 // and its input is polled again.
-func testExactlyOnceAbort(t *testing.T, e *env) {
+func testExactlyOnceAbort(t *testing.T, e *Env) {
 	e.start(t)
-	e.createTopic(t, e.cfg, "in", 2)
-	e.createTopic(t, e.cfg, "out", 1)
-	e.produceAll(t, e.producer(t, e.cfg), slices.Concat(values("in", 0, "a", 6), values("in", 1, "b", 4))...)
+	e.CreateTopic(t, e.cfg, "in", 2)
+	e.CreateTopic(t, e.cfg, "out", 1)
+	e.ProduceAll(t, e.Producer(t, e.cfg), slices.Concat(Values("in", 0, "a", 6), Values("in", 1, "b", 4))...)
 
-	s := e.session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.ExactlyOnce, Group: "abort", TransactionalID: "abort-1", Topics: []string{"in"}})
-	e.begin(t, s)
-	first := e.pollN(t, s, 10)
-	produceFrom(s, first, "out", "aborted-")
-	e.end(t, s, false, false)
+	s := e.Session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.ExactlyOnce, Group: "abort", TransactionalID: "abort-1", Topics: []string{"in"}})
+	e.Begin(t, s)
+	first := e.PollN(t, s, 10)
+	ProduceFrom(s, first, "out", "aborted-")
+	e.End(t, s, false, false)
 
-	e.begin(t, s)
-	again := e.pollN(t, s, 10)
-	if !slices.Equal(offsetsOf(first), offsetsOf(again)) {
-		t.Fatalf("after the abort Poll returned %v, want %v", offsetsOf(again), offsetsOf(first))
+	e.Begin(t, s)
+	again := e.PollN(t, s, 10)
+	if !slices.Equal(OffsetsOf(first), OffsetsOf(again)) {
+		t.Fatalf("after the abort Poll returned %v, want %v", OffsetsOf(again), OffsetsOf(first))
 	}
-	produceFrom(s, again, "out", "")
-	e.end(t, s, true, true)
+	ProduceFrom(s, again, "out", "")
+	e.End(t, s, true, true)
 
-	if got, want := e.readCommitted(t, "out", 10), valuesOf(first); !slices.Equal(got, want) {
+	if got, want := e.ReadCommitted(t, "out", 10), ValuesOf(first); !slices.Equal(got, want) {
 		t.Errorf("read_committed sees %q, want %q", got, want)
 	}
-	e.committedAtEnd(t, "abort", "in")
+	e.CommittedAtEnd(t, "abort", "in")
 }
 
 // A produce that fails turns End(true) into an abort, with the rewind.
-func testExactlyOnceFailedProduceAborts(t *testing.T, e *env) {
+func testExactlyOnceFailedProduceAborts(t *testing.T, e *Env) {
 	e.start(t)
-	e.createTopic(t, e.cfg, "in", 1)
-	e.createTopic(t, e.cfg, "out", 1)
-	e.produceAll(t, e.producer(t, e.cfg), values("in", 0, "x", 3)...)
+	e.CreateTopic(t, e.cfg, "in", 1)
+	e.CreateTopic(t, e.cfg, "out", 1)
+	e.ProduceAll(t, e.Producer(t, e.cfg), Values("in", 0, "x", 3)...)
 
-	s := e.session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.ExactlyOnce, Group: "fail", TransactionalID: "fail-1", Topics: []string{"in"}})
-	e.begin(t, s)
-	first := e.pollN(t, s, 3)
-	produceFrom(s, first, "out", "lost-")
+	s := e.Session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.ExactlyOnce, Group: "fail", TransactionalID: "fail-1", Topics: []string{"in"}})
+	e.Begin(t, s)
+	first := e.PollN(t, s, 3)
+	ProduceFrom(s, first, "out", "lost-")
 	var failed atomic.Bool
 	s.Produce(&kafka.Record{Topic: "out", Partition: 9, Value: []byte("nowhere")}, func(_ *kafka.Record, err error) { failed.Store(err != nil) })
-	e.end(t, s, true, false)
+	e.End(t, s, true, false)
 	if !failed.Load() {
 		t.Fatal("the produce to a missing partition did not fail")
 	}
-	e.begin(t, s)
-	again := e.pollN(t, s, 3)
-	if !slices.Equal(offsetsOf(first), offsetsOf(again)) {
-		t.Fatalf("after the abort Poll returned %v, want %v", offsetsOf(again), offsetsOf(first))
+	e.Begin(t, s)
+	again := e.PollN(t, s, 3)
+	if !slices.Equal(OffsetsOf(first), OffsetsOf(again)) {
+		t.Fatalf("after the abort Poll returned %v, want %v", OffsetsOf(again), OffsetsOf(first))
 	}
-	produceFrom(s, again, "out", "")
-	e.end(t, s, true, true)
-	if got, want := e.readCommitted(t, "out", 3), valuesOf(first); !slices.Equal(got, want) {
+	ProduceFrom(s, again, "out", "")
+	e.End(t, s, true, true)
+	if got, want := e.ReadCommitted(t, "out", 3), ValuesOf(first); !slices.Equal(got, want) {
 		t.Fatalf("read_committed sees %q, want %q", got, want)
 	}
 }
 
 // At-least-once commits offsets after the outputs are acknowledged; End(false)
 // and a failed produce commit nothing and rewind.
-func testAtLeastOnce(t *testing.T, e *env) {
+func testAtLeastOnce(t *testing.T, e *Env) {
 	e.start(t)
-	e.createTopic(t, e.cfg, "in", 2)
-	e.createTopic(t, e.cfg, "out", 1)
-	p := e.producer(t, e.cfg)
-	e.produceAll(t, p, slices.Concat(values("in", 0, "a", 5), values("in", 1, "b", 5))...)
+	e.CreateTopic(t, e.cfg, "in", 2)
+	e.CreateTopic(t, e.cfg, "out", 1)
+	p := e.Producer(t, e.cfg)
+	e.ProduceAll(t, p, slices.Concat(Values("in", 0, "a", 5), Values("in", 1, "b", 5))...)
 
 	scfg := kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.AtLeastOnce, Group: "alo", Topics: []string{"in"}}
-	s := e.session(t, scfg)
-	e.begin(t, s)
-	acked := produceFrom(s, e.pollN(t, s, 10), "out", "")
-	e.end(t, s, true, true)
+	s := e.Session(t, scfg)
+	e.Begin(t, s)
+	acked := ProduceFrom(s, e.PollN(t, s, 10), "out", "")
+	e.End(t, s, true, true)
 	if acked.Load() != 10 {
 		t.Fatalf("%d of 10 outputs acknowledged when End returned", acked.Load())
 	}
-	if off := e.groupOffsets(t, "alo", "in"); off[0] != 5 || off[1] != 5 {
+	if off := e.GroupOffsets(t, "alo", "in"); off[0] != 5 || off[1] != 5 {
 		t.Fatalf("committed offsets %v, want 0:5 1:5", off)
 	}
 
 	// End(false): nothing committed, the records come back.
-	e.produceAll(t, p, values("in", 1, "c", 3)...)
-	e.begin(t, s)
-	first := e.pollN(t, s, 3)
-	produceFrom(s, first, "out", "")
-	e.end(t, s, false, false)
-	if off := e.groupOffsets(t, "alo", "in"); off[1] != 5 {
+	e.ProduceAll(t, p, Values("in", 1, "c", 3)...)
+	e.Begin(t, s)
+	first := e.PollN(t, s, 3)
+	ProduceFrom(s, first, "out", "")
+	e.End(t, s, false, false)
+	if off := e.GroupOffsets(t, "alo", "in"); off[1] != 5 {
 		t.Fatalf("End(false) committed: offsets %v", off)
 	}
-	e.begin(t, s)
-	again := e.pollN(t, s, 3)
-	if !slices.Equal(offsetsOf(first), offsetsOf(again)) {
-		t.Fatalf("after End(false) Poll returned %v, want %v", offsetsOf(again), offsetsOf(first))
+	e.Begin(t, s)
+	again := e.PollN(t, s, 3)
+	if !slices.Equal(OffsetsOf(first), OffsetsOf(again)) {
+		t.Fatalf("after End(false) Poll returned %v, want %v", OffsetsOf(again), OffsetsOf(first))
 	}
 
 	// A failed produce: no commit, the records come back.
-	produceFrom(s, again, "out", "")
+	ProduceFrom(s, again, "out", "")
 	s.Produce(&kafka.Record{Topic: "out", Partition: 9, Value: []byte("nowhere")}, nil)
-	e.end(t, s, true, false)
-	if off := e.groupOffsets(t, "alo", "in"); off[1] != 5 {
+	e.End(t, s, true, false)
+	if off := e.GroupOffsets(t, "alo", "in"); off[1] != 5 {
 		t.Fatalf("a failed produce committed: offsets %v", off)
 	}
-	e.begin(t, s)
-	third := e.pollN(t, s, 3)
-	if !slices.Equal(offsetsOf(first), offsetsOf(third)) {
-		t.Fatalf("after a failed produce Poll returned %v, want %v", offsetsOf(third), offsetsOf(first))
+	e.Begin(t, s)
+	third := e.PollN(t, s, 3)
+	if !slices.Equal(OffsetsOf(first), OffsetsOf(third)) {
+		t.Fatalf("after a failed produce Poll returned %v, want %v", OffsetsOf(third), OffsetsOf(first))
 	}
-	produceFrom(s, third, "out", "")
-	e.end(t, s, true, true)
-	if off := e.groupOffsets(t, "alo", "in"); off[0] != 5 || off[1] != 8 {
+	ProduceFrom(s, third, "out", "")
+	e.End(t, s, true, true)
+	if off := e.GroupOffsets(t, "alo", "in"); off[0] != 5 || off[1] != 8 {
 		t.Fatalf("committed offsets %v, want 0:5 1:8", off)
 	}
 	// At-least-once: every round's outputs are there.
-	if got := e.read(t, "out", 19, kgo.ReadCommitted()); len(got) != 19 {
+	if got := e.Read(t, "out", 19, kgo.ReadCommitted()); len(got) != 19 {
 		t.Errorf("%d outputs, want 19", len(got))
 	}
 
 	// A new member of the group starts after the committed offsets.
 	s.Close()
-	e.produceAll(t, p, values("in", 0, "d", 2)...)
-	s2 := e.session(t, scfg)
-	e.begin(t, s2)
-	for _, r := range e.pollN(t, s2, 2) {
+	e.ProduceAll(t, p, Values("in", 0, "d", 2)...)
+	s2 := e.Session(t, scfg)
+	e.Begin(t, s2)
+	for _, r := range e.PollN(t, s2, 2) {
 		if !strings.HasPrefix(string(r.Value), "d") {
 			t.Errorf("the new member polled %q", r.Value)
 		}
@@ -737,10 +777,10 @@ func testAtLeastOnce(t *testing.T, e *env) {
 
 // Poll ends with its context; End needs a Begin; Close aborts the open
 // transaction, and Poll after it fails.
-func testPollEnds(t *testing.T, e *env) {
+func testPollEnds(t *testing.T, e *Env) {
 	e.start(t)
-	e.createTopic(t, e.cfg, "quiet", 1)
-	e.createTopic(t, e.cfg, "quiet-out", 1)
+	e.CreateTopic(t, e.cfg, "quiet", 1)
+	e.CreateTopic(t, e.cfg, "quiet-out", 1)
 	s, err := e.newClient().NewSession(kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.ExactlyOnce, Group: "q", TransactionalID: "q", Topics: []string{"quiet"}})
 	if err != nil {
 		t.Fatal(err)
@@ -754,7 +794,7 @@ func testPollEnds(t *testing.T, e *env) {
 	if !errors.Is(err, context.DeadlineExceeded) || len(fs) != 0 {
 		t.Fatalf("Poll on a quiet topic = %v, %v; want the context's error", fs, err)
 	}
-	e.begin(t, s)
+	e.Begin(t, s)
 	acked := make(chan error, 1)
 	s.Produce(&kafka.Record{Topic: "quiet-out", Partition: 0, Value: []byte("open")}, func(_ *kafka.Record, err error) { acked <- err })
 	select {
@@ -772,8 +812,8 @@ func testPollEnds(t *testing.T, e *env) {
 	}
 	// An open transaction would hold read_committed readers back until it
 	// timed out; an aborted one is invisible.
-	e.produceAll(t, e.producer(t, e.cfg), &kafka.Record{Topic: "quiet-out", Partition: 0, Value: []byte("after")})
-	if got := e.readCommitted(t, "quiet-out", 1); !slices.Equal(got, []string{"after"}) {
+	e.ProduceAll(t, e.Producer(t, e.cfg), &kafka.Record{Topic: "quiet-out", Partition: 0, Value: []byte("after")})
+	if got := e.ReadCommitted(t, "quiet-out", 1); !slices.Equal(got, []string{"after"}) {
 		t.Fatalf("read_committed sees %q", got)
 	}
 }
@@ -866,10 +906,10 @@ func (m *member) snapshot() (owned []kafka.TopicPartition, assigned, revoked int
 
 // Two exactly-once members share the partitions under load, each told what
 // it gains and loses, and every input is in the output once.
-func testTwoSessionsShare(t *testing.T, e *env) {
+func testTwoSessionsShare(t *testing.T, e *Env) {
 	e.start(t)
-	e.createTopic(t, e.cfg, "in", 4)
-	e.createTopic(t, e.cfg, "out", 2)
+	e.CreateTopic(t, e.cfg, "in", 4)
+	e.CreateTopic(t, e.cfg, "out", 2)
 
 	runCtx, stop := context.WithCancel(e.ctx)
 	var wg sync.WaitGroup
@@ -900,7 +940,7 @@ func testTwoSessionsShare(t *testing.T, e *env) {
 
 	// Steady load while b joins, so that the rebalance finds a's
 	// transactions busy with the partitions it loses.
-	seeder := e.franz(t, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	seeder := e.Franz(t, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	loadCtx, stopLoad := context.WithCancel(e.ctx)
 	defer stopLoad()
 	var total int
@@ -933,7 +973,7 @@ func testTwoSessionsShare(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 
-	got := e.read(t, "out", total, kgo.ReadCommitted())
+	got := e.Read(t, "out", total, kgo.ReadCommitted())
 	ownedA, _, revokedA := a.snapshot()
 	ownedB, assignedB, _ := b.snapshot()
 	stop()
@@ -965,22 +1005,22 @@ func testTwoSessionsShare(t *testing.T, e *env) {
 	if len(got) != total {
 		t.Errorf("%d outputs, want %d", len(got), total)
 	}
-	e.committedAtEnd(t, "share", "in")
+	e.CommittedAtEnd(t, "share", "in")
 }
 
 // Topics are consumed by name and by patterns, which match whole topic
 // names, as with the Java client; a bad pattern is an error.
-func testPatterns(t *testing.T, e *env) {
+func testPatterns(t *testing.T, e *Env) {
 	e.start(t)
 	topics := []string{"orders-eu", "my-orders-eu", "audit", "audit-old", "billing", "old-billing", "named"}
-	p := e.producer(t, e.cfg)
+	p := e.Producer(t, e.cfg)
 	for _, topic := range topics {
-		e.createTopic(t, e.cfg, topic, 1)
-		e.produceAll(t, p, &kafka.Record{Topic: topic, Partition: 0, Value: []byte(topic)})
+		e.CreateTopic(t, e.cfg, topic, 1)
+		e.ProduceAll(t, p, &kafka.Record{Topic: topic, Partition: 0, Value: []byte(topic)})
 	}
 	var mu sync.Mutex
 	assigned := map[string]bool{}
-	s := e.session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.AtLeastOnce, Group: "whole",
+	s := e.Session(t, kafka.SessionConfig{Config: e.cfg, Guarantee: kafka.AtLeastOnce, Group: "whole",
 		Topics:   []string{"named"},
 		Patterns: []string{"orders-.*", "audit|billing"},
 		OnAssigned: func(_ context.Context, parts []kafka.TopicPartition) {
@@ -990,9 +1030,9 @@ func testPatterns(t *testing.T, e *env) {
 				assigned[tp.Topic] = true
 			}
 		}})
-	e.begin(t, s)
+	e.Begin(t, s)
 	want := []string{"audit", "billing", "named", "orders-eu"}
-	if got := valuesOf(e.pollN(t, s, len(want))); !slices.Equal(got, want) {
+	if got := ValuesOf(e.PollN(t, s, len(want))); !slices.Equal(got, want) {
 		t.Fatalf("consumed %q, want %q", got, want)
 	}
 	mu.Lock()
@@ -1009,9 +1049,9 @@ func testPatterns(t *testing.T, e *env) {
 
 // Topics are created (an existing one is no error, a topic's own error is
 // its own), described and deleted.
-func testAdmin(t *testing.T, e *env) {
+func testAdmin(t *testing.T, e *Env) {
 	e.start(t)
-	a := e.admin(t, e.cfg)
+	a := e.Admin(t, e.cfg)
 	specs := []kafka.TopicSpec{
 		{Name: "orders", Partitions: 3, ReplicationFactor: 1, Config: map[string]string{"cleanup.policy": "compact", "retention.ms": "3600000"}},
 		{Name: "events", Partitions: 1},
@@ -1069,8 +1109,8 @@ func testAdmin(t *testing.T, e *env) {
 
 // A property in Extra that the client does not know fails every kind of
 // client, with an error naming it.
-func testUnknownProperty(t *testing.T, e *env) {
-	cfg := e.config([]string{"127.0.0.1:1"})
+func testUnknownProperty(t *testing.T, e *Env) {
+	cfg := e.configFor([]string{"127.0.0.1:1"})
 	cfg.Extra["no.such.property"] = "1"
 	cfg.Extra["linger.ms"] = "5"
 	check := func(what string, err error) {
@@ -1089,7 +1129,7 @@ func testUnknownProperty(t *testing.T, e *env) {
 
 // A SASL user with the right password gets in; a wrong password or none
 // does not.
-func testSASL(t *testing.T, e *env, mech string) {
+func testSASL(t *testing.T, e *Env, mech string) {
 	e.start(t, kfake.EnableSASL(), kfake.Superuser(mech, "weir", "s3cret"))
 	good := e.cfg
 	good.SASL = &kafka.SASL{Mechanism: mech, User: "weir", Password: "s3cret"}
@@ -1108,7 +1148,7 @@ func testSASL(t *testing.T, e *env, mech string) {
 
 // A client trusting the broker's CA works; one trusting another CA fails,
 // unless it verifies nothing.
-func testTLS(t *testing.T, e *env) {
+func testTLS(t *testing.T, e *Env) {
 	ca, other := NewCA(t), NewCA(t)
 	e.start(t, kfake.TLS(ca.ServerTLS(t, false)))
 	good := e.cfg
@@ -1128,7 +1168,7 @@ func testTLS(t *testing.T, e *env) {
 
 // A client with a certificate gets into a broker requiring one; a client
 // without does not.
-func testMutualTLS(t *testing.T, e *env) {
+func testMutualTLS(t *testing.T, e *Env) {
 	ca := NewCA(t)
 	certPEM, keyPEM := ca.Issue(t, "weir", false)
 	e.start(t, kfake.TLS(ca.ServerTLS(t, true)))
@@ -1144,7 +1184,7 @@ func testMutualTLS(t *testing.T, e *env) {
 }
 
 // Bad PEM fails the client's creation with an error naming the part.
-func testTLSBadPEM(t *testing.T, e *env) {
+func testTLSBadPEM(t *testing.T, e *Env) {
 	ca := NewCA(t)
 	certPEM, keyPEM := ca.Issue(t, "weir", false)
 	_, otherKey := ca.Issue(t, "other", false)
@@ -1167,7 +1207,7 @@ func testTLSBadPEM(t *testing.T, e *env) {
 		{"key without certificate", kafka.TLS{KeyPEM: keyPEM}, "TLS client key without its certificate"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := e.config([]string{"127.0.0.1:1"})
+			cfg := e.configFor([]string{"127.0.0.1:1"})
 			cfg.TLS = &c.tls
 			check := func(what string, err error) {
 				t.Helper()
@@ -1186,7 +1226,7 @@ func testTLSBadPEM(t *testing.T, e *env) {
 
 	// A certificate and key in one file, given as both, is fine.
 	both := bytes.Join([][]byte{certPEM, keyPEM}, nil)
-	cfg := e.config([]string{"127.0.0.1:1"})
+	cfg := e.configFor([]string{"127.0.0.1:1"})
 	cfg.TLS = &kafka.TLS{CAPEM: ca.PEM(), CertPEM: both, KeyPEM: both}
 	a, err := e.newClient().NewAdmin(cfg)
 	if err != nil {
