@@ -10,39 +10,60 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.starlark.net/starlark"
-
 	"github.com/weirstream/weir/engine/kafka"
-	"github.com/weirstream/weir/interp"
 )
 
-// appRun is one app at run time: its session, its loop and its workers.
+// appRun is one app at run time: its session, its loop and its workers,
+// its channels, tasks and leader membership.
 //
 // The loop (one goroutine per app) drives the session: Begin; then Poll
-// and dispatch, until CommitEvery records were polled or CommitInterval has
-// passed since Begin; then End, committing unless a produce failed since
-// Begin (then End aborts and the session rewinds: the records come again).
-// dispatch hands each Fetch to the worker its topic and partition hash to,
-// so a partition's records always go to the same worker, in order, and
-// waits until every worker is done with the batch: nothing is produced
-// while Begin, Poll or End run, as the Session contract requires.
+// and dispatch, until enough records were polled or enough time has passed
+// since Begin; then it processes the take batches still open, waits for the
+// channel items that came from the transaction's records, and End commits
+// unless a produce failed since Begin (then End aborts and the session
+// rewinds: the records come again). dispatch hands each Fetch to the worker
+// its topic and partition hash to (or, for agents with isolatedPartitions,
+// to that partition's own worker), so a partition's records always go to
+// the same worker, in order, and waits until every worker is done with the
+// batch: nothing is produced while Begin or End run, as the Session
+// contract requires.
 type appRun struct {
-	rt      *Runtime
-	plan    *AppPlan
-	client  kafka.Client
-	sess    kafka.Session
-	log     *slog.Logger
-	agents  []*agentRun
-	workers []*worker
+	rt       *Runtime
+	plan     *AppPlan
+	client   kafka.Client
+	sess     kafka.Session  // nil when no agent consumes a topic
+	producer kafka.Producer // nil when the app has no tasks
+	log      *slog.Logger
+	agents   []*agentRun
+	workers  []*worker
+
+	// every and interval end a transaction (see take.go).
+	every    int
+	interval time.Duration
+
+	// isolated are the workers of single partitions (isolatedPartitions).
+	isoMu    sync.Mutex
+	isolated map[kafka.TopicPartition]*worker
+
+	channels    map[string]*channelRun
+	chanPending atomic.Int64  // channel items of the open transaction
+	drained     chan struct{} // signalled when chanPending drops to 0
+	stopping    chan struct{} // closed when the app stops: senders give up
+
+	tasks  []*taskRun
+	leader *leaderRun // nil unless a task runs onLeader
 
 	// failed holds the first produce error since Begin.
 	failed atomic.Pointer[error]
 	// done is the callback of the produces nothing waits for.
 	done func(*kafka.Record, error)
+	// producerDone is done for the app's producer (tasks).
+	producerDone func(*kafka.Record, error)
 
 	routesMu sync.RWMutex
 	routes   map[string][]*agentRun // by input topic
 	notices  logLimiter             // Poll and session notices
+	prodLog  logLimiter             // producer failures
 }
 
 // agentRun is an agent at run time.
@@ -52,21 +73,39 @@ type agentRun struct {
 	pattern *regexp.Regexp
 	limiter logLimiter
 	log     *slog.Logger
+
+	deadLetters atomic.Int64
 }
 
 func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client) (*appRun, error) {
 	a := &appRun{
-		rt:     rt,
-		plan:   ap,
-		client: client,
-		log:    rt.log.With("app", ap.Name),
-		routes: map[string][]*agentRun{},
+		rt:       rt,
+		plan:     ap,
+		client:   client,
+		log:      rt.log.With("app", ap.Name),
+		routes:   map[string][]*agentRun{},
+		isolated: map[kafka.TopicPartition]*worker{},
+		channels: map[string]*channelRun{},
+		drained:  make(chan struct{}, 1),
+		stopping: make(chan struct{}),
+		every:    rt.opts.CommitEvery,
+		interval: rt.opts.CommitInterval,
 	}
 	a.done = func(_ *kafka.Record, err error) {
 		if err != nil {
 			a.fail(err)
 		}
 	}
+	a.producerDone = func(r *kafka.Record, err error) {
+		if err == nil {
+			return
+		}
+		if ok, dropped := a.prodLog.allow(time.Now()); ok {
+			a.log.Error("a task's record could not be produced", "topic", r.Topic, "error", err, "suppressed", dropped)
+		}
+	}
+	consumesTopics := false
+	var within time.Duration
 	for _, ag := range ap.Agents {
 		ar := &agentRun{plan: ag, topics: map[string]bool{}, log: a.log.With("agent", ag.Name)}
 		for _, t := range ag.Input.Topics {
@@ -80,16 +119,96 @@ func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client) (*appRun, error) {
 			ar.pattern = re
 		}
 		a.agents = append(a.agents, ar)
+		if ag.Input.Channel != "" {
+			continue
+		}
+		consumesTopics = true
+		if tk := ag.Take; tk != nil {
+			if tk.Within > 0 && (within == 0 || tk.Within < within) {
+				within = tk.Within
+			}
+			a.every = max(a.every, 10*tk.Max)
+		}
 	}
-	for range rt.opts.Workers {
-		a.workers = append(a.workers, newWorker(a))
+	if within > 0 {
+		a.interval = within
 	}
-	sess, err := client.NewSession(a.sessionConfig())
-	if err != nil {
+	// Channels, each with the agents that consume it.
+	subs := map[string][]*agentRun{}
+	var names []string
+	for _, ar := range a.agents {
+		if c := ar.plan.Input.Channel; c != "" {
+			if subs[c] == nil {
+				names = append(names, c)
+			}
+			subs[c] = append(subs[c], ar)
+		}
+	}
+	for _, name := range names {
+		a.channels[name] = newChannelRun(a, name, subs[name])
+	}
+	if err := a.checkChannelSends(); err != nil {
 		return nil, err
 	}
-	a.sess = sess
+	for _, tp := range ap.Tasks {
+		t, err := newTaskRun(a, tp)
+		if err != nil {
+			return nil, err
+		}
+		a.tasks = append(a.tasks, t)
+		if tp.OnLeader && a.leader == nil {
+			a.leader = &leaderRun{app: a, topic: ap.LeaderTopic, client: client, log: a.log}
+		}
+	}
+	if len(a.tasks) > 0 {
+		p, err := client.NewProducer(ap.Kafka)
+		if err != nil {
+			return nil, err
+		}
+		a.producer = p
+	}
+	if consumesTopics {
+		for range rt.opts.Workers {
+			a.workers = append(a.workers, newWorker(a))
+		}
+		sess, err := client.NewSession(a.sessionConfig())
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		a.sess = sess
+	}
 	return a, nil
+}
+
+// checkChannelSends checks that every channel the app sends to has a
+// consumer. (Compile checks the reverse: a consumed channel has a sender.)
+func (a *appRun) checkChannelSends() error {
+	check := func(what string, d *DestPlan) error {
+		if d.Channel != "" && a.channels[d.Channel] == nil {
+			return fmt.Errorf("%s sends to channel %q, which no agent of the app consumes", what, d.Channel)
+		}
+		return nil
+	}
+	var errs []error
+	for _, ag := range a.plan.Agents {
+		for i := range ag.Ops {
+			if d := ag.Ops[i].Send; d != nil {
+				errs = append(errs, check("agent "+ag.Name+": operation "+ag.Ops[i].Name, d))
+			}
+		}
+		for i := range ag.Outputs {
+			errs = append(errs, check("agent "+ag.Name+": "+ag.Outputs[i].Path, &ag.Outputs[i]))
+		}
+	}
+	for _, t := range a.plan.Tasks {
+		for i := range t.Ops {
+			if d := t.Ops[i].Send; d != nil {
+				errs = append(errs, check("task "+t.Name+": operation "+t.Ops[i].Name, d))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (a *appRun) sessionConfig() kafka.SessionConfig {
@@ -127,16 +246,72 @@ func (a *appRun) route(topic string) []*agentRun {
 	return rs
 }
 
-// close ends the session (aborting an open transaction) and the workers.
+// isolatedTopic reports whether an agent with isolatedPartitions consumes
+// topic: its partitions then get a worker each.
+func (a *appRun) isolatedTopic(topic string) bool {
+	for _, ag := range a.route(topic) {
+		if ag.plan.Isolated {
+			return true
+		}
+	}
+	return false
+}
+
+// run starts the app's goroutines: the loop, the channel consumers, the
+// tasks and the leader membership. They end when ctx ends (killCtx cuts
+// short what the loop waits on); wait returns when all have.
+func (a *appRun) run(ctx, killCtx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	for _, c := range a.channels {
+		go c.run()
+	}
+	if a.leader != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.leader.run(ctx) }()
+	}
+	var producers sync.WaitGroup // what sends on channels
+	for _, t := range a.tasks {
+		producers.Add(1)
+		go func() { defer producers.Done(); t.run(ctx) }()
+	}
+	if a.sess != nil {
+		producers.Add(1)
+		go func() { defer producers.Done(); a.loop(ctx, killCtx) }()
+	}
+	return func() {
+		producers.Wait()
+		// Nothing sends on the channels any more: let them run dry.
+		for _, c := range a.channels {
+			close(c.q)
+		}
+		for _, c := range a.channels {
+			<-c.done
+		}
+		wg.Wait()
+		if a.producer != nil {
+			fctx, cancel := context.WithTimeout(killCtx, endTimeout)
+			if err := a.producer.Flush(fctx); err != nil {
+				a.log.Error("flushing the tasks' records", "error", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// close ends the session (aborting an open transaction) and the producer.
 func (a *appRun) close() {
 	if a.sess != nil {
 		a.sess.Close()
 		a.sess = nil
 	}
+	if a.producer != nil {
+		a.producer.Close()
+		a.producer = nil
+	}
 }
 
-// loop runs the app until loopCtx ends, then commits what it processed.
-// killCtx ends what the loop waits on when stopping takes too long.
+// loop runs the app's consumption until loopCtx ends, then commits what it
+// processed. killCtx ends what the loop waits on when stopping takes too long.
 func (a *appRun) loop(loopCtx, killCtx context.Context) {
 	for _, w := range a.workers {
 		go w.run()
@@ -145,8 +320,13 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 		for _, w := range a.workers {
 			close(w.in)
 		}
+		a.isoMu.Lock()
+		for _, w := range a.isolated {
+			close(w.in)
+		}
+		a.isoMu.Unlock()
 	}()
-	every, interval := a.rt.opts.CommitEvery, a.rt.opts.CommitInterval
+	every, interval := a.every, a.interval
 	for loopCtx.Err() == nil {
 		if err := a.sess.Begin(killCtx); err != nil {
 			if !a.renew(loopCtx, "begin", err) {
@@ -176,7 +356,12 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 				}
 			}
 		}
+		a.flushTakes()
 		commit := true
+		if err := a.drain(killCtx); err != nil {
+			commit = false
+			a.log.Warn("stopping before the channel items of the transaction were processed: aborting it; its records will be processed again")
+		}
 		if perr := a.failed.Load(); perr != nil {
 			commit = false
 			a.log.Warn("a produce failed: aborting the transaction; its records will be processed again", "error", *perr)
@@ -193,6 +378,26 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 			a.log.Debug("transaction aborted by the session (rebalance): rewound")
 		}
 	}
+}
+
+// flushTakes has every worker holding take batches process them.
+func (a *appRun) flushTakes() {
+	var wg sync.WaitGroup
+	flush := func(w *worker) {
+		if w.pending > 0 {
+			wg.Add(1)
+			w.in <- job{flush: true, wg: &wg}
+		}
+	}
+	for _, w := range a.workers {
+		flush(w)
+	}
+	a.isoMu.Lock()
+	for _, w := range a.isolated {
+		flush(w)
+	}
+	a.isoMu.Unlock()
+	wg.Wait()
 }
 
 // renew replaces the session after an error, with back-off; false when
@@ -230,11 +435,20 @@ func (noSession) Close() {}
 func (a *appRun) dispatch(fetches []kafka.Fetch) int {
 	nw := len(a.workers)
 	per := make([][]kafka.Fetch, nw)
+	var iso map[*worker][]kafka.Fetch
 	n := 0
 	for _, f := range fetches {
+		n += len(f.Records)
+		if a.isolatedTopic(f.Topic) {
+			if iso == nil {
+				iso = map[*worker][]kafka.Fetch{}
+			}
+			w := a.isolatedWorker(kafka.TopicPartition{Topic: f.Topic, Partition: f.Partition})
+			iso[w] = append(iso[w], f)
+			continue
+		}
 		i := partitionWorker(f.Topic, f.Partition, nw)
 		per[i] = append(per[i], f)
-		n += len(f.Records)
 	}
 	var wg sync.WaitGroup
 	for i, fs := range per {
@@ -243,8 +457,27 @@ func (a *appRun) dispatch(fetches []kafka.Fetch) int {
 			a.workers[i].in <- job{fetches: fs, wg: &wg}
 		}
 	}
+	for w, fs := range iso {
+		wg.Add(1)
+		w.in <- job{fetches: fs, wg: &wg}
+	}
 	wg.Wait()
 	return n
+}
+
+// isolatedWorker returns the worker of one partition, starting it the
+// first time. It lives as long as the app: a partition that comes back
+// finds its worker.
+func (a *appRun) isolatedWorker(tp kafka.TopicPartition) *worker {
+	a.isoMu.Lock()
+	defer a.isoMu.Unlock()
+	w := a.isolated[tp]
+	if w == nil {
+		w = newWorker(a)
+		a.isolated[tp] = w
+		go w.run()
+	}
+	return w
 }
 
 // partitionWorker is the worker of a topic partition (FNV-1a).
@@ -257,322 +490,4 @@ func partitionWorker(topic string, partition int32, n int) int {
 		h = (h ^ uint32(byte(partition>>(8*i)))) * 16777619
 	}
 	return int(h % uint32(n))
-}
-
-// job is one worker's share of a batch.
-type job struct {
-	fetches []kafka.Fetch
-	wg      *sync.WaitGroup
-}
-
-// logLimiter lets a few lines a second through.
-type logLimiter struct {
-	mu      sync.Mutex
-	window  time.Time
-	n       int
-	dropped int
-}
-
-// logsPerSecond is how many lines a limiter lets through a second.
-const logsPerSecond = 5
-
-// allow reports whether a line may be logged now, and how many were
-// dropped since the last one that was.
-func (l *logLimiter) allow(now time.Time) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.window) >= time.Second {
-		l.window, l.n = now, 0
-	}
-	if l.n >= logsPerSecond {
-		l.dropped++
-		return false, 0
-	}
-	l.n++
-	d := l.dropped
-	l.dropped = 0
-	return true, d
-}
-
-// errProduceFailed stops a record whose acknowledged produce failed: the
-// transaction aborts, so the record comes again; it is no dead letter.
-var errProduceFailed = errors.New("produce failed")
-
-// stepError is a record's failure at one step of its agent.
-type stepError struct {
-	op  string
-	err error
-}
-
-func (e *stepError) Error() string { return e.op + ": " + e.err.Error() }
-
-// worker processes its partitions' records with its own interpreter
-// thread and serializers.
-type worker struct {
-	app    *appRun
-	th     *interp.Thread
-	serdes map[string]*interp.Serializer
-	in     chan job
-	cur    []interp.Value
-	next   []interp.Value
-	ev     interp.Event   // context.event of the record in hand
-	args   starlark.Tuple // the one argument of a call
-}
-
-func newWorker(a *appRun) *worker {
-	return &worker{
-		app:    a,
-		th:     interp.NewThread(a.plan.Code),
-		serdes: map[string]*interp.Serializer{},
-		in:     make(chan job, 1),
-		args:   make(starlark.Tuple, 1),
-	}
-}
-
-func (w *worker) run() {
-	for j := range w.in {
-		for _, f := range j.fetches {
-			for _, r := range f.Records {
-				for _, ag := range w.app.route(r.Topic) {
-					if err := w.process(ag, r); err != nil && !errors.Is(err, errProduceFailed) {
-						w.deadLetter(ag, r, err)
-					}
-				}
-			}
-		}
-		j.wg.Done()
-	}
-}
-
-// serde returns the worker's serializer of a name.
-func (w *worker) serde(name string) (*interp.Serializer, error) {
-	if s, ok := w.serdes[name]; ok {
-		return s, nil
-	}
-	s, err := interp.NewSerializer(name)
-	if err != nil {
-		return nil, err
-	}
-	w.serdes[name] = s
-	return s, nil
-}
-
-func (w *worker) decode(name string, data []byte) (interp.Value, error) {
-	s, err := w.serde(name)
-	if err != nil {
-		return nil, err
-	}
-	return s.Decode(data)
-}
-
-func (w *worker) encode(name string, v interp.Value) ([]byte, error) {
-	s, err := w.serde(name)
-	if err != nil {
-		return nil, err
-	}
-	return s.Append(nil, v)
-}
-
-// process runs one record through one agent: decode, operations, outputs.
-func (w *worker) process(ag *agentRun, r *kafka.Record) error {
-	p := ag.plan
-	key, err := w.decode(p.Input.KeySerializer, r.Key)
-	if err != nil {
-		return &stepError{"spec.input.topic.keySerializer", err}
-	}
-	value, err := w.decode(p.Input.ValueSerializer, r.Value)
-	if err != nil {
-		return &stepError{"spec.input.topic.valueSerializer", err}
-	}
-	// The worker's one Event is context.event for this record.
-	ev := &w.ev
-	*ev = interp.Event{Key: key, Value: value, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Headers: ev.Headers[:0]}
-	for _, h := range r.Headers {
-		ev.Headers = append(ev.Headers, interp.Header{Key: h.Key, Value: h.Value})
-	}
-	cur := append(w.cur[:0], value)
-	next := w.next[:0]
-	defer func() { w.cur, w.next = cur[:0], next[:0] }()
-	for i := range p.Ops {
-		op := &p.Ops[i]
-		next = next[:0]
-		for _, v := range cur {
-			switch op.Kind {
-			case OpMap:
-				out, err := w.call(op.Func, ev, v)
-				if err != nil {
-					return &stepError{op.Name, err}
-				}
-				if items, ok := interp.Fanned(out); ok {
-					next = append(next, items...)
-				} else {
-					next = append(next, out)
-				}
-			case OpFilter:
-				out, err := w.call(op.Func, ev, v)
-				if err != nil {
-					return &stepError{op.Name, err}
-				}
-				if out.Truth() {
-					next = append(next, v)
-				}
-			case OpTopicSend:
-				meta, sent, err := w.send(op.Send, ev, r, v)
-				if err != nil {
-					return &stepError{op.Name, err}
-				}
-				// As spec.TopicSend says: with ack the record's metadata
-				// flows on, with passThrough the value; else nothing.
-				switch {
-				case op.Send.Ack && sent:
-					next = append(next, meta)
-				case op.Send.PassThrough:
-					next = append(next, v)
-				}
-			}
-		}
-		cur, next = next, cur
-		if len(cur) == 0 {
-			return nil
-		}
-	}
-	for _, v := range cur {
-		for i := range p.Outputs {
-			d := &p.Outputs[i]
-			if _, _, err := w.send(d, ev, r, v); err != nil {
-				return &stepError{d.Path, err}
-			}
-		}
-	}
-	return nil
-}
-
-// call calls a block with the value, in the worker's one argument tuple:
-// Starlark copies arguments into the callee's locals and keeps no reference.
-func (w *worker) call(f *interp.Func, ev *interp.Event, v interp.Value) (interp.Value, error) {
-	w.args[0] = v
-	out, err := f.Call(w.th, ev, w.args, nil)
-	w.args[0] = nil
-	return out, err
-}
-
-// send produces v to a destination unless its predicate says no. With Ack
-// it waits for the broker and returns the record's metadata as a dict.
-func (w *worker) send(d *DestPlan, ev *interp.Event, r *kafka.Record, v interp.Value) (meta interp.Value, sent bool, err error) {
-	if d.Predicate != nil {
-		ok, err := w.call(d.Predicate, ev, v)
-		if err != nil {
-			return nil, false, err
-		}
-		if !ok.Truth() {
-			return nil, false, nil
-		}
-	}
-	rec := &kafka.Record{Topic: d.Topic, Partition: -1, Key: r.Key}
-	if d.NameSelector != nil {
-		x, err := w.call(d.NameSelector, ev, v)
-		if err != nil {
-			return nil, false, err
-		}
-		s, ok := starlark.AsString(x)
-		if !ok || s == "" {
-			return nil, false, fmt.Errorf("%s: nameSelector returned %s, not a topic name", d.Path, x.Type())
-		}
-		rec.Topic = s
-	}
-	if d.KeySelector != nil {
-		k, err := w.call(d.KeySelector, ev, v)
-		if err != nil {
-			return nil, false, err
-		}
-		if rec.Key, err = w.encode(d.KeySerializer, k); err != nil {
-			return nil, false, fmt.Errorf("%s.keySerializer: %w", d.Path, err)
-		}
-	}
-	val := v
-	if d.ValueSelector != nil {
-		if val, err = w.call(d.ValueSelector, ev, v); err != nil {
-			return nil, false, err
-		}
-	}
-	if rec.Value, err = w.encode(d.ValueSerializer, val); err != nil {
-		return nil, false, fmt.Errorf("%s.valueSerializer: %w", d.Path, err)
-	}
-	if d.PartitionSelector != nil {
-		x, err := w.call(d.PartitionSelector, ev, v)
-		if err != nil {
-			return nil, false, err
-		}
-		if x != starlark.None {
-			p, err := starlark.AsInt32(x)
-			if err != nil || p < 0 {
-				return nil, false, fmt.Errorf("%s: partitionSelector returned %s, not a partition number", d.Path, x.String())
-			}
-			rec.Partition = int32(p)
-		}
-	}
-	if d.HeadersSelector != nil {
-		x, err := w.call(d.HeadersSelector, ev, v)
-		if err != nil {
-			return nil, false, err
-		}
-		if rec.Headers, err = headersOf(x); err != nil {
-			return nil, false, fmt.Errorf("%s: headersSelector: %w", d.Path, err)
-		}
-	}
-	if !d.Ack {
-		w.app.sess.Produce(rec, w.app.done)
-		return nil, true, nil
-	}
-	type result struct {
-		rec *kafka.Record
-		err error
-	}
-	ch := make(chan result, 1)
-	w.app.sess.Produce(rec, func(r *kafka.Record, err error) {
-		if err != nil {
-			w.app.fail(err)
-		}
-		ch <- result{r, err}
-	})
-	res := <-ch
-	if res.err != nil {
-		return nil, false, errProduceFailed
-	}
-	m := starlark.NewDict(3)
-	_ = m.SetKey(starlark.String("topic"), starlark.String(res.rec.Topic))
-	_ = m.SetKey(starlark.String("partition"), starlark.MakeInt(int(res.rec.Partition)))
-	_ = m.SetKey(starlark.String("offset"), starlark.MakeInt64(res.rec.Offset))
-	return m, true, nil
-}
-
-// headersOf turns a headersSelector's dict (str to str, bytes or None)
-// into record headers.
-func headersOf(x interp.Value) ([]kafka.Header, error) {
-	if x == starlark.None {
-		return nil, nil
-	}
-	d, ok := x.(*starlark.Dict)
-	if !ok {
-		return nil, fmt.Errorf("returned %s, not a dict", x.Type())
-	}
-	hs := make([]kafka.Header, 0, d.Len())
-	for _, it := range d.Items() {
-		k, ok := starlark.AsString(it[0])
-		if !ok {
-			return nil, fmt.Errorf("header name %s is not a str", it[0].String())
-		}
-		h := kafka.Header{Key: k}
-		switch v := it[1].(type) {
-		case starlark.String:
-			h.Value = []byte(v)
-		case starlark.Bytes:
-			h.Value = []byte(v)
-		case starlark.NoneType:
-		default:
-			return nil, fmt.Errorf("header %q: %s is not str or bytes", k, v.Type())
-		}
-		hs = append(hs, h)
-	}
-	return hs, nil
 }

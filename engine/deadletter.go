@@ -22,6 +22,15 @@ const (
 // consumed) to the agent's dead-letter topic, in the transaction in flight,
 // with headers that say what failed, and logs it (rate-limited).
 func (w *worker) deadLetter(ag *agentRun, r *kafka.Record, err error) {
+	txn := w.txn
+	w.txn = true
+	w.sendDeadLetter(ag, r, err)
+	w.txn = txn
+}
+
+// sendDeadLetter sends r to the agent's dead-letter topic with the headers
+// that say what failed, and extra ones, and logs it (rate-limited).
+func (w *worker) sendDeadLetter(ag *agentRun, r *kafka.Record, err error, extra ...kafka.Header) {
 	op := ""
 	var se *stepError
 	if errors.As(err, &se) {
@@ -32,7 +41,7 @@ func (w *worker) deadLetter(ag *agentRun, r *kafka.Record, err error) {
 	if errors.As(err, &ie) {
 		msg = ie.Error()
 	}
-	hs := make([]kafka.Header, 0, len(r.Headers)+5)
+	hs := make([]kafka.Header, 0, len(r.Headers)+5+len(extra))
 	hs = append(hs, r.Headers...)
 	hs = append(hs,
 		kafka.Header{Key: HeaderError, Value: []byte(msg)},
@@ -41,14 +50,16 @@ func (w *worker) deadLetter(ag *agentRun, r *kafka.Record, err error) {
 		kafka.Header{Key: HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
 		kafka.Header{Key: HeaderSourceOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
 	)
-	w.app.sess.Produce(&kafka.Record{
+	hs = append(hs, extra...)
+	w.produce(&kafka.Record{
 		Topic:     ag.plan.DeadLetterTopic,
 		Partition: -1,
 		Key:       r.Key,
 		Value:     r.Value,
 		Headers:   hs,
 		Timestamp: r.Timestamp,
-	}, w.app.done)
+	}, w.doneFunc())
+	ag.deadLetters.Add(1)
 	if ok, dropped := ag.limiter.allow(time.Now()); ok {
 		ag.log.Warn("record sent to the dead-letter topic",
 			"operation", op, "error", msg, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset,

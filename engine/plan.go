@@ -87,6 +87,11 @@ type AppPlan struct {
 	Tasks    []*TaskPlan
 	Joins    []*JoinPlan
 
+	// LeaderTopic is <app-id>-leader when a task runs onLeader: the
+	// single-partition topic whose consumer group chooses the replica that
+	// leads the app (see leader.go). Empty otherwise.
+	LeaderTopic string
+
 	// Topics are the topics to declare when the app starts, each once:
 	// declared inputs and outputs, changelogs, dead-letter topics. Empty
 	// when the app may not declare topics.

@@ -128,6 +128,19 @@ func (a *appCompiler) topics() {
 			ReplicationFactor: int16(cfg.TopicReplicationFactor),
 		})
 	}
+	for _, t := range a.plan.Tasks {
+		if !t.OnLeader {
+			continue
+		}
+		name := a.plan.ID + "-leader"
+		a.checkGeneratedTopic(t.Spec, "spec.onLeader", name, "leader topic")
+		a.plan.LeaderTopic = name
+		if byName[name] == nil && !seen[name] {
+			seen[name] = true
+			own = append(own, kafka.TopicSpec{Name: name, Partitions: 1, ReplicationFactor: int16(cfg.TopicReplicationFactor)})
+		}
+		break
+	}
 	if allow {
 		a.plan.Topics = append(declared, own...)
 	} else {

@@ -40,12 +40,11 @@ const (
 const endTimeout = 30 * time.Second
 
 // Runtime runs a plan: for each app, one Kafka session driven by one loop
-// that feeds a fixed pool of workers (see agent_run.go).
+// that feeds a fixed pool of workers (see agent_run.go), its channels
+// (channel.go), tasks (task.go) and leader membership (leader.go).
 //
-// This first slice runs stateless agents only: topic inputs, map, filter,
-// topicSend, fan-out, outputs to topics, dead letters. Start refuses a plan
-// that uses anything else (channels, take, isolatedPartitions, tables,
-// joins, tasks, web views), so that nothing half-runs.
+// Start refuses a plan that uses what this runtime does not run yet
+// (tables, joins, web views), so that nothing half-runs.
 type Runtime struct {
 	plan *Plan
 	opts RuntimeOptions
@@ -102,33 +101,20 @@ func Unsupported(p *Plan) []string {
 		for _, j := range a.Joins {
 			add(a.Name, "join %s", j.Name)
 		}
-		for _, t := range a.Tasks {
-			add(a.Name, "task %s", t.Name)
-		}
 		for _, w := range a.WebViews {
 			add(a.Name, "web view %s", w.Name)
 		}
 		for _, ag := range a.Agents {
-			if ag.Input.Channel != "" {
-				add(a.Name, "agent %s: channel input %q", ag.Name, ag.Input.Channel)
-			}
-			if ag.Take != nil {
-				add(a.Name, "agent %s: take", ag.Name)
-			}
-			if ag.Isolated {
-				add(a.Name, "agent %s: isolatedPartitions", ag.Name)
-			}
 			for _, op := range ag.Ops {
 				if len(op.Tables) > 0 {
 					add(a.Name, "agent %s: operation %s: tables", ag.Name, op.Name)
 				}
-				if op.Send != nil && op.Send.Channel != "" {
-					add(a.Name, "agent %s: operation %s: topicSend to channel %q", ag.Name, op.Name, op.Send.Channel)
-				}
 			}
-			for _, d := range ag.Outputs {
-				if d.Channel != "" {
-					add(a.Name, "agent %s: output to channel %q", ag.Name, d.Channel)
+		}
+		for _, t := range a.Tasks {
+			for _, op := range t.Ops {
+				if len(op.Tables) > 0 {
+					add(a.Name, "task %s: operation %s: tables", t.Name, op.Name)
 				}
 			}
 		}
@@ -156,7 +142,7 @@ func (r *Runtime) Start(ctx context.Context) error {
 		return err
 	}
 	for _, ap := range r.plan.Apps {
-		if len(ap.Agents) == 0 {
+		if len(ap.Agents) == 0 && len(ap.Tasks) == 0 {
 			continue
 		}
 		client, err := clientFor(ap.Client)
@@ -176,10 +162,11 @@ func (r *Runtime) Start(ctx context.Context) error {
 	killCtx, kill := context.WithCancel(context.Background())
 	r.stop, r.kill, r.apps, r.started = stop, kill, apps, true
 	for _, a := range apps {
+		wait := a.run(loopCtx, killCtx)
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			a.loop(loopCtx, killCtx)
+			wait()
 		}()
 	}
 	return nil
@@ -203,6 +190,9 @@ func (r *Runtime) Stop(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		r.kill()
+		for _, a := range r.apps {
+			close(a.stopping)
+		}
 		<-done
 		err = ctx.Err()
 	}

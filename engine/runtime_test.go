@@ -343,15 +343,15 @@ func TestRuntimeRefusesUnsupported(t *testing.T) {
 	p := &Plan{Apps: []*AppPlan{{
 		Name:   "x",
 		Tables: []*TablePlan{{Name: "counts"}},
-		Agents: []*AgentPlan{{Name: "a", Input: InputPlan{Channel: "c"}, Take: &TakePlan{Max: 2}}},
-		Tasks:  []*TaskPlan{{Name: "tick"}},
+		Joins:  []*JoinPlan{{Name: "j"}},
+		Tasks:  []*TaskPlan{{Name: "tick", Ops: []OpPlan{{Name: "count", Tables: []TableArg{{Name: "counts"}}}}}},
 	}}}
 	rt := NewRuntime(p, RuntimeOptions{Logger: testLogger(t)})
 	err := rt.Start(context.Background())
 	if err == nil {
-		t.Fatal("Start accepted a plan with tables, channels, take and tasks")
+		t.Fatal("Start accepted a plan with tables and joins")
 	}
-	for _, s := range []string{"not yet supported", "table counts", "task tick", `channel input "c"`, "take"} {
+	for _, s := range []string{"not yet supported", "table counts", "join j", "task tick: operation count: tables"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not mention %q", err, s)
 		}

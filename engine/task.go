@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Tasks (KasprTask) run a pipeline with no input: once when the app starts,
+// every interval, or at the times of a cron expression. The first
+// operation is called with no value (a topicSend first sends None). What a
+// task sends goes through the app's producer (idempotent, outside any
+// transaction: a task consumes nothing whose offsets could commit with it)
+// or onto channels.
+//
+// Timing: an interval task first runs one interval after the start (as a
+// timer does), then every interval after the previous run began; a run that
+// is still going when the next is due delays it rather than overlapping. A
+// cron task runs at the next matching minute in its time zone (UTC unless
+// one is given); runs missed while the process was down are not made up.
+//
+// onLeader: only the replica that leads the app runs the task (see
+// leader.go); a task run once waits until its replica leads, and runs once.
+//
+// A task whose code fails logs the error (rate-limited) and counts it;
+// there is no input record to dead-letter. It runs again at its next time.
+
+// taskRun is a task at run time.
+type taskRun struct {
+	plan    *TaskPlan
+	app     *appRun
+	w       *worker
+	log     *slog.Logger
+	limiter logLimiter
+	cron    cron.Schedule // nil unless a cron schedule
+
+	runs, failures atomic.Int64
+}
+
+// cronParser reads cron expressions as package spec checked them: five
+// fields or a descriptor.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+func newTaskRun(a *appRun, p *TaskPlan) (*taskRun, error) {
+	t := &taskRun{plan: p, app: a, w: newWorker(a), log: a.log.With("task", p.Name)}
+	if s := p.Schedule; s != nil && s.Cron != "" {
+		sched, err := cronParser.Parse(s.Cron)
+		if err != nil {
+			return nil, fmt.Errorf("task %s: cron %q: %w", p.Name, s.Cron, err)
+		}
+		t.cron = sched
+	}
+	return t, nil
+}
+
+// run runs the task on its schedule until ctx ends.
+func (t *taskRun) run(ctx context.Context) {
+	s := t.plan.Schedule
+	if s == nil {
+		if t.plan.OnLeader && !t.app.waitLeader(ctx) {
+			return
+		}
+		t.fire()
+		return
+	}
+	next := t.next(time.Now())
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		started := time.Now()
+		if !t.plan.OnLeader || t.app.isLeader() {
+			t.fire()
+		}
+		next = t.next(started)
+		if now := time.Now(); next.Before(now) {
+			next = now
+		}
+		timer.Reset(time.Until(next))
+	}
+}
+
+// next is the task's next time after from.
+func (t *taskRun) next(from time.Time) time.Time {
+	if t.cron != nil {
+		return t.cron.Next(from.In(t.plan.Schedule.Location))
+	}
+	return from.Add(t.plan.Schedule.Interval)
+}
+
+// fire runs the task's pipeline once.
+func (t *taskRun) fire() {
+	w := t.w
+	w.txn, w.rawKey, w.hasRaw = false, nil, false
+	t.runs.Add(1)
+	if err := w.pipeline(t.plan.Ops, nil, nil, nil, false); err != nil {
+		t.failures.Add(1)
+		if ok, dropped := t.limiter.allow(time.Now()); ok {
+			t.log.Error("task failed", "error", err, "suppressed", dropped)
+		}
+	}
+}
