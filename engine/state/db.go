@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -209,6 +210,7 @@ func (db *DB) Tables(app string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tables of %s: %w", app, err)
 	}
+	slices.Sort(out) // the layout orders names by length first
 	return out, nil
 }
 
@@ -222,6 +224,7 @@ func (db *DB) Apps() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list apps: %w", err)
 	}
+	slices.Sort(out) // the layout orders names by length first
 	return out, nil
 }
 
