@@ -34,3 +34,11 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# Exactly-once throughput, latency and peak RSS: the passthrough reference
+# against the enrich-and-route sample with each client (see bench/doc.go).
+# Flags go in BENCHFLAGS, e.g. make bench BENCHFLAGS='-n 100000 --rate 20000'.
+.PHONY: bench
+BENCHFLAGS ?=
+bench:
+	CGO_ENABLED=1 $(GO) run ./cmd/weir bench $(BENCHFLAGS)

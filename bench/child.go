@@ -1,0 +1,271 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/weirstream/weir/engine"
+	"github.com/weirstream/weir/engine/kafka"
+	"github.com/weirstream/weir/engine/kafka/franz"
+	"github.com/weirstream/weir/engine/kafka/rdkafka"
+	"github.com/weirstream/weir/spec"
+)
+
+// ChildFlag is the hidden flag of `weir bench` that runs one case in this
+// process: `weir bench --child SPEC`, SPEC being JSON made by the harness.
+const ChildFlag = "--child"
+
+// childSpec is one case as the child runs it.
+type childSpec struct {
+	Kind     string `json:"kind"`
+	Client   string `json:"client"`
+	LogLevel string `json:"logLevel,omitempty"`
+	// CPUProfile is where to write a CPU profile ("": none).
+	CPUProfile string `json:"cpuProfile,omitempty"`
+
+	// passthrough
+	Brokers []string `json:"brokers,omitempty"`
+	Input   string   `json:"input,omitempty"`
+	Output  string   `json:"output,omitempty"`
+	Group   string   `json:"group,omitempty"`
+
+	// app
+	App *appSetup `json:"app,omitempty"`
+}
+
+// childReport is what the child prints on its standard output when done.
+type childReport struct {
+	PeakRSSBytes int64   `json:"peakRSSBytes"`
+	CPUSeconds   float64 `json:"cpuSeconds"`
+	Error        string  `json:"error,omitempty"`
+}
+
+// RunChild runs one case (the argument of ChildFlag) until stdin closes,
+// then stops it and writes a JSON report to stdout. Logs go to stderr. It
+// returns the process's exit code.
+func RunChild(specJSON string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var s childSpec
+	rep := childReport{}
+	err := json.Unmarshal([]byte(specJSON), &s)
+	if err == nil {
+		err = runChild(s, stdin, stderr)
+	}
+	rep.PeakRSSBytes, rep.CPUSeconds = usage()
+	code := 0
+	if err != nil {
+		rep.Error = err.Error()
+		code = 1
+	}
+	out, _ := json.Marshal(rep)
+	fmt.Fprintf(stdout, "%s\n", out)
+	return code
+}
+
+func runChild(s childSpec, stdin io.Reader, stderr io.Writer) (err error) {
+	var level slog.Level
+	if s.LogLevel == "" {
+		s.LogLevel = "warn"
+	}
+	if err := level.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		return fmt.Errorf("log level %q: %w", s.LogLevel, err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var (
+		start func(ctx context.Context) error
+		stop  func(ctx context.Context) error
+	)
+	switch s.Kind {
+	case KindPassthrough:
+		p, err := newPassthrough(s, log)
+		if err != nil {
+			return err
+		}
+		start, stop = p.start, p.stop
+	case KindApp:
+		if s.App == nil {
+			return errors.New("app case without an app")
+		}
+		dir, err := os.MkdirTemp("", "weir-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		ba, err := loadApp(*s.App, dir)
+		if err != nil {
+			return err
+		}
+		rt := engine.NewRuntime(ba.plan, engine.RuntimeOptions{Logger: log})
+		start, stop = rt.Start, rt.Stop
+	default:
+		return fmt.Errorf("unknown case %q", s.Kind)
+	}
+
+	if s.CPUProfile != "" {
+		f, err := os.Create(s.CPUProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	err = start(sctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	// Run until the harness closes our input (or dies).
+	_, _ = io.Copy(io.Discard, stdin)
+	sctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return stop(sctx)
+}
+
+// clientFor returns the Kafka library of a name.
+func clientFor(name string) (kafka.Client, error) {
+	switch name {
+	case spec.ClientFranz, "":
+		return franz.New(), nil
+	case spec.ClientRdkafka:
+		return rdkafka.New(), nil
+	}
+	return nil, fmt.Errorf("unknown Kafka client %q (franz or librdkafka)", name)
+}
+
+// passthrough is the reference case: the runtime's loop with nothing in
+// the middle. Each polled record is produced as is to the output topic
+// (same key, so the same partition), in the transaction that commits its
+// offset, ending a transaction as often as the runtime does by default.
+type passthrough struct {
+	sess   kafka.Session
+	out    string
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newPassthrough(s childSpec, log *slog.Logger) (*passthrough, error) {
+	client, err := clientFor(s.Client)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := client.NewSession(kafka.SessionConfig{
+		Config:          kafka.Config{Brokers: s.Brokers, ClientID: "weir-bench"},
+		Guarantee:       kafka.ExactlyOnce,
+		Group:           s.Group,
+		TransactionalID: s.Group,
+		Topics:          []string{s.Input},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &passthrough{sess: sess, out: s.Output, log: log, done: make(chan error, 1)}, nil
+}
+
+func (p *passthrough) start(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	go func() { p.done <- p.loop(ctx) }()
+	return nil
+}
+
+func (p *passthrough) stop(context.Context) error {
+	p.cancel()
+	err := <-p.done
+	p.sess.Close()
+	return err
+}
+
+func (p *passthrough) loop(ctx context.Context) error {
+	var failed atomic.Pointer[error]
+	done := func(_ *kafka.Record, err error) {
+		if err != nil {
+			failed.CompareAndSwap(nil, &err)
+		}
+	}
+	for ctx.Err() == nil {
+		if err := p.sess.Begin(context.Background()); err != nil {
+			return err
+		}
+		failed.Store(nil)
+		start, n := time.Now(), 0
+		for n < engine.DefaultCommitEvery {
+			left := engine.DefaultCommitInterval - time.Since(start)
+			if left <= 0 {
+				break
+			}
+			pctx, cancel := context.WithTimeout(ctx, left)
+			fetches, err := p.sess.Poll(pctx)
+			cancel()
+			for _, f := range fetches {
+				for _, r := range f.Records {
+					p.sess.Produce(&kafka.Record{Topic: p.out, Partition: -1, Key: r.Key, Value: r.Value}, done)
+					n++
+				}
+			}
+			if err != nil {
+				if pctx.Err() != nil || errors.Is(err, kafka.ErrClosed) {
+					break
+				}
+				p.log.Warn("poll", "error", err)
+			}
+		}
+		perr := failed.Load()
+		if perr != nil {
+			p.log.Warn("a produce failed: aborting the transaction", "error", *perr)
+		}
+		ectx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := p.sess.End(ectx, perr == nil)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usage returns the process's peak resident set size (VmHWM; getrusage's
+// maxrss where /proc is missing) and the CPU time it used.
+func usage() (rss int64, cpu float64) {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		rss = ru.Maxrss * 1024 // kilobytes on Linux
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	if f, err := os.Open("/proc/self/status"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmHWM:")); ok {
+				fs := bytes.Fields(v)
+				if len(fs) > 0 {
+					if kb, err := strconv.ParseInt(string(fs[0]), 10, 64); err == nil {
+						rss = kb * 1024
+					}
+				}
+			}
+		}
+	}
+	return rss, cpu
+}

@@ -1,0 +1,83 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/weirstream/weir/spec"
+)
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes the report as a table with notes on what it measured.
+func (r *Report) WriteTable(w io.Writer) error {
+	var b strings.Builder
+	mode := "input produced before each case starts"
+	if r.Mode == "rate" {
+		mode = fmt.Sprintf("input fed at %d records/s while each case runs", r.Rate)
+	}
+	fmt.Fprintf(&b, "weir bench: %d records of %d bytes, %d partitions, %s; broker %s; %d CPUs (GOMAXPROCS %d), load average %.2f at start\n\n",
+		r.Records, r.RecordBytes, r.Partitions, mode, r.Broker, r.NumCPU, r.GOMAXPROCS, r.LoadAverage)
+	fmt.Fprintf(&b, "%-12s %-10s %8s %8s %10s %9s %9s %9s %6s %8s\n",
+		"case", "client", "records", "seconds", "records/s", "p50 ms", "p99 ms", "peak RSS", "cpu s", "vs pass")
+	for _, res := range r.Results {
+		if res.Error != "" {
+			fmt.Fprintf(&b, "%-12s %-10s failed: %s\n", res.Case, res.Client, res.Error)
+			continue
+		}
+		ratio := "-"
+		if res.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2fx", res.Ratio)
+		}
+		fmt.Fprintf(&b, "%-12s %-10s %8d %8.2f %10.0f %9.1f %9.1f %9s %6.2f %8s\n",
+			res.Case, res.Client, res.Records, res.Seconds, res.RecordsPerSecond,
+			res.LatencyP50Ms, res.LatencyP99Ms, mib(res.PeakRSSBytes), res.CPUSeconds, ratio)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "records/s: %s.\n", r.Throughput)
+	fmt.Fprintf(&b, "latency: %s.\n", r.Latency)
+	fmt.Fprintf(&b, "peak RSS, cpu s: %s.\n", r.PeakRSS)
+	var refs []string
+	for _, res := range r.Results {
+		if res.RatioOf != "" && res.RatioOf != KindPassthrough+"/"+res.Client {
+			refs = append(refs, fmt.Sprintf("%s/%s against %s", res.Case, res.Client, res.RatioOf))
+		}
+	}
+	if r.Mode == "rate" {
+		b.WriteString("vs pass: none with a rate: every case runs at the feed rate (run without --rate to compare throughput).\n")
+	} else if len(refs) > 0 {
+		fmt.Fprintf(&b, "vs pass: app throughput over the passthrough's of the same client; %s.\n", strings.Join(refs, ", "))
+	} else {
+		b.WriteString("vs pass: app throughput over the passthrough's of the same client.\n")
+	}
+	for _, res := range r.Results {
+		if res.Case == KindApp && res.Client == spec.ClientFranz && res.Ratio > 0 {
+			verdict := "met"
+			if res.Ratio < r.Target {
+				verdict = "NOT met"
+			}
+			fmt.Fprintf(&b, "target: app/franz >= %.2fx passthrough: %s (%.2fx).\n", r.Target, verdict, res.Ratio)
+		}
+	}
+	for _, res := range r.Results {
+		if res.Profile != "" && res.Error == "" {
+			fmt.Fprintf(&b, "cpu profile of %s/%s: %s\n", res.Case, res.Client, res.Profile)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mib(n int64) string {
+	if n <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
