@@ -32,6 +32,7 @@ type appRun struct {
 	plan     *AppPlan
 	client   kafka.Client
 	sess     kafka.Session  // nil when no agent consumes a topic
+	consumes bool           // an agent consumes a topic: the app has a session
 	producer kafka.Producer // nil when the app has no tasks
 	log      *slog.Logger
 	agents   []*agentRun
@@ -52,6 +53,11 @@ type appRun struct {
 
 	tasks  []*taskRun
 	leader *leaderRun // nil unless a task runs onLeader
+
+	// unready says why the app is not ready (nil: ready): it is starting,
+	// or its session failed and is being renewed, or Poll reports errors.
+	// A transaction that ends without error makes it ready again.
+	unready atomic.Pointer[string]
 
 	// failed holds the first produce error since Begin.
 	failed atomic.Pointer[error]
@@ -91,6 +97,8 @@ func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client) (*appRun, error) {
 		every:    rt.opts.CommitEvery,
 		interval: rt.opts.CommitInterval,
 	}
+	starting := "starting: no transaction has ended yet"
+	a.unready.Store(&starting)
 	a.done = func(_ *kafka.Record, err error) {
 		if err != nil {
 			a.fail(err)
@@ -176,7 +184,7 @@ func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client) (*appRun, error) {
 			a.close()
 			return nil, err
 		}
-		a.sess = sess
+		a.sess, a.consumes = sess, true
 	}
 	return a, nil
 }
@@ -327,6 +335,7 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 		a.isoMu.Unlock()
 	}()
 	every, interval := a.every, a.interval
+	var aborting time.Time // since when every End aborted (zero: the last committed)
 	for loopCtx.Err() == nil {
 		if err := a.sess.Begin(killCtx); err != nil {
 			if !a.renew(loopCtx, "begin", err) {
@@ -351,6 +360,7 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 				if pctx.Err() != nil || errors.Is(err, kafka.ErrClosed) {
 					break
 				}
+				a.setUnready("polling: " + err.Error())
 				if ok, dropped := a.notices.allow(time.Now()); ok {
 					a.log.Warn("poll", "error", err, "suppressed", dropped)
 				}
@@ -367,18 +377,48 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 			a.log.Warn("a produce failed: aborting the transaction; its records will be processed again", "error", *perr)
 		}
 		ectx, cancel := context.WithTimeout(killCtx, endTimeout)
+		slow := time.AfterFunc(slowEnd, func() {
+			a.setUnready(fmt.Sprintf("ending a transaction has taken more than %s: the brokers are slow or unreachable", slowEnd))
+		})
 		committed, err := a.sess.End(ectx, commit)
+		slow.Stop()
 		cancel()
 		switch {
 		case err != nil:
+			aborting = time.Time{}
 			if !a.renew(loopCtx, "end", err) {
 				return
 			}
 		case !committed && commit:
 			a.log.Debug("transaction aborted by the session (rebalance): rewound")
+			if aborting.IsZero() {
+				aborting = time.Now()
+			} else if time.Since(aborting) > stuckAborting {
+				// A member that lost its partitions and does not get them
+				// back (seen after a broker restart) aborts every
+				// transaction: a new session rejoins the group.
+				aborting = time.Time{}
+				if !a.renew(loopCtx, "end", fmt.Errorf("every transaction for %s was aborted by the session", stuckAborting)) {
+					return
+				}
+			}
+		default:
+			aborting = time.Time{}
+			a.unready.Store(nil)
 		}
 	}
 }
+
+// slowEnd is how long End may take before the app reports not ready;
+// stuckAborting, how long the session may abort every transaction before
+// it is replaced.
+const (
+	slowEnd       = 5 * time.Second
+	stuckAborting = 15 * time.Second
+)
+
+// setUnready marks the app not ready, saying why.
+func (a *appRun) setUnready(why string) { a.unready.Store(&why) }
 
 // flushTakes has every worker holding take batches process them.
 func (a *appRun) flushTakes() {
@@ -403,6 +443,7 @@ func (a *appRun) flushTakes() {
 // renew replaces the session after an error, with back-off; false when
 // the runtime stops first.
 func (a *appRun) renew(ctx context.Context, what string, err error) bool {
+	a.setUnready("the Kafka session failed during " + what + ": " + err.Error())
 	a.log.Error("session failed: opening a new one", "during", what, "error", err)
 	backoff := 100 * time.Millisecond
 	for {

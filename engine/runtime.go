@@ -204,6 +204,29 @@ func (r *Runtime) Stop(ctx context.Context) error {
 	return err
 }
 
+// NotReady returns, for each app that is not ready, a line saying why:
+// it is starting (no transaction has ended yet), or its Kafka session
+// failed and is being renewed with back-off, or polling reports errors
+// (a broker outage). None when every app is ready. Apps with no topic
+// input are always ready.
+func (r *Runtime) NotReady() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.started {
+		return []string{"not running"}
+	}
+	var out []string
+	for _, a := range r.apps {
+		if !a.consumes {
+			continue
+		}
+		if why := a.unready.Load(); why != nil {
+			out = append(out, "app "+a.plan.Name+": "+*why)
+		}
+	}
+	return out
+}
+
 // declareTopics creates the app's topics to declare and checks that those
 // it may not declare exist.
 func declareTopics(ctx context.Context, client kafka.Client, ap *AppPlan) error {
