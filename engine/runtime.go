@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -149,7 +151,7 @@ func (r *Runtime) Start(ctx context.Context) error {
 		if err != nil {
 			return fail(fmt.Errorf("app %s: %w", ap.Name, err))
 		}
-		if err := declareTopics(ctx, client, ap); err != nil {
+		if err := declareTopics(ctx, client, ap, r.log.With("app", ap.Name)); err != nil {
 			return fail(fmt.Errorf("app %s: %w", ap.Name, err))
 		}
 		a, err := newAppRun(r, ap, client)
@@ -228,8 +230,10 @@ func (r *Runtime) NotReady() []string {
 }
 
 // declareTopics creates the app's topics to declare and checks that those
-// it may not declare exist.
-func declareTopics(ctx context.Context, client kafka.Client, ap *AppPlan) error {
+// it may not declare exist. A declared topic that exists already is left as
+// it is; where its partitions or declared config differ, a warning says so
+// (weir never changes an existing topic).
+func declareTopics(ctx context.Context, client kafka.Client, ap *AppPlan, log *slog.Logger) error {
 	if len(ap.Topics) == 0 && len(ap.MustExist) == 0 {
 		return nil
 	}
@@ -252,6 +256,19 @@ func declareTopics(ctx context.Context, client kafka.Client, ap *AppPlan) error 
 		if err := errors.Join(errs...); err != nil {
 			return err
 		}
+		names := make([]string, len(ap.Topics))
+		for i, t := range ap.Topics {
+			names[i] = t.Name
+		}
+		have, err := admin.DescribeTopics(ctx, names)
+		if err != nil {
+			return fmt.Errorf("describing topics: %w", err)
+		}
+		for _, t := range ap.Topics {
+			for _, d := range topicDrift(t, have[t.Name]) {
+				log.Warn("an existing topic differs from its declaration; weir leaves it as it is", "topic", t.Name, "difference", d)
+			}
+		}
 	}
 	if len(ap.MustExist) > 0 {
 		names := make([]string, len(ap.MustExist))
@@ -273,4 +290,22 @@ func declareTopics(ctx context.Context, client kafka.Client, ap *AppPlan) error 
 		}
 	}
 	return nil
+}
+
+// topicDrift says how an existing topic differs from its declaration:
+// partitions, and each declared config entry the topic reports otherwise.
+func topicDrift(want kafka.TopicSpec, have kafka.TopicInfo) []string {
+	var out []string
+	if have.Name == "" {
+		return nil
+	}
+	if want.Partitions > 0 && have.Partitions != want.Partitions {
+		out = append(out, fmt.Sprintf("%d partitions, declared %d", have.Partitions, want.Partitions))
+	}
+	for _, k := range slices.Sorted(maps.Keys(want.Config)) {
+		if v, ok := have.Config[k]; ok && v != want.Config[k] {
+			out = append(out, fmt.Sprintf("%s=%s, declared %s", k, v, want.Config[k]))
+		}
+	}
+	return out
 }

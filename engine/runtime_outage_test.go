@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weirstream/weir/engine/kafka"
 	"github.com/weirstream/weir/engine/kafka/kafkatest"
 	"github.com/weirstream/weir/spec"
 )
@@ -140,5 +141,17 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+}
+
+func TestTopicDrift(t *testing.T) {
+	want := kafka.TopicSpec{Name: "t", Partitions: 3, Config: map[string]string{"cleanup.policy": "compact", "retention.ms": "1000"}}
+	have := kafka.TopicInfo{Name: "t", Partitions: 2, Config: map[string]string{"cleanup.policy": "delete"}}
+	got := strings.Join(topicDrift(want, have), "; ")
+	if got != "2 partitions, declared 3; cleanup.policy=delete, declared compact" {
+		t.Fatalf("drift: %q", got)
+	}
+	if d := topicDrift(want, kafka.TopicInfo{}); d != nil {
+		t.Fatalf("drift of a topic that does not exist: %v", d)
 	}
 }

@@ -26,14 +26,15 @@ func get(r pebble.Reader, app, table string, partition int32, key []byte) ([]byt
 	if err := checkPartition(partition); err != nil {
 		return nil, false, err
 	}
-	v, closer, err := r.Get(appendDataKey(nil, app, table, partition, key))
+	v, closer, err := r.Get(appendDataKey(make([]byte, 0, dataKeyLen(app, table, key)), app, table, partition, key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("get from %s/%s partition %d: %w", app, table, partition, err)
 	}
-	out := append([]byte{}, v...) // never nil: a present empty value is not a missing one
+	out := make([]byte, len(v)) // never nil: a present empty value is not a missing one
+	copy(out, v)
 	return out, true, closer.Close()
 }
 
