@@ -3,6 +3,8 @@ package state
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -11,18 +13,58 @@ import (
 // them at once. Its reads see the committed state with the batch's own
 // writes on top, so code that reads a key it has just written in the same
 // batch (t[k] += 1 twice) sees its write. A Batch belongs to one goroutine.
+//
+// A Batch keeps the last write of each key in a map: a point read of a key
+// the batch has written costs a map lookup, one it has not written is a DB
+// read, and Commit writes each key once, in key order (a key counted a
+// hundred times in one poll is one write, and ordered inserts are cheaper
+// for Pebble's memtable). The first scan of a batch (Iterate, PrefixScan,
+// Count, Offsets) builds an indexed Pebble batch from the map, which the
+// batch's later writes then keep up to date, and scans merge it with the
+// DB.
 type Batch struct {
 	db   *DB
-	b    *pebble.Batch
 	done bool
+
+	writes  map[string]write // by encoded key
+	vals    []byte           // the values of writes
+	dropped []string         // encoded partition prefixes, dropped before the writes
+	size    int
+	view    *pebble.Batch // indexed; nil until the first scan
+	key     []byte        // scratch
+}
+
+// write is the batch's last write of a key: a value in Batch.vals, or a
+// deletion.
+type write struct {
+	off, len int
+	deleted  bool
 }
 
 // NewBatch starts a batch.
 func (db *DB) NewBatch() *Batch {
-	return &Batch{db: db, b: db.d.NewIndexedBatch()}
+	return &Batch{db: db, writes: map[string]write{}}
 }
 
 var errBatchDone = errors.New("batch already committed or closed")
+
+// put records the write of an encoded key.
+func (b *Batch) put(k, v []byte, deleted bool) error {
+	w := write{deleted: deleted}
+	if !deleted {
+		w.off, w.len = len(b.vals), len(v)
+		b.vals = append(b.vals, v...)
+	}
+	b.writes[string(k)] = w
+	b.size += len(k) + len(v)
+	if b.view == nil {
+		return nil
+	}
+	if deleted {
+		return b.view.Delete(k, nil)
+	}
+	return b.view.Set(k, v, nil)
+}
 
 // Set stores value under key in one partition of a table.
 func (b *Batch) Set(app, table string, partition int32, key, value []byte) error {
@@ -32,10 +74,8 @@ func (b *Batch) Set(app, table string, partition int32, key, value []byte) error
 	if err := checkPartition(partition); err != nil {
 		return err
 	}
-	op := b.b.SetDeferred(dataKeyLen(app, table, key), len(value))
-	appendDataKey(op.Key[:0], app, table, partition, key)
-	copy(op.Value, value)
-	return op.Finish()
+	b.key = appendDataKey(b.key[:0], app, table, partition, key)
+	return b.put(b.key, value, false)
 }
 
 // Delete removes key from one partition of a table; a missing key is no
@@ -47,9 +87,8 @@ func (b *Batch) Delete(app, table string, partition int32, key []byte) error {
 	if err := checkPartition(partition); err != nil {
 		return err
 	}
-	op := b.b.DeleteDeferred(dataKeyLen(app, table, key))
-	appendDataKey(op.Key[:0], app, table, partition, key)
-	return op.Finish()
+	b.key = appendDataKey(b.key[:0], app, table, partition, key)
+	return b.put(b.key, nil, true)
 }
 
 // SetOffsets stores the offsets of one partition of a table: o.Changelog
@@ -62,18 +101,20 @@ func (b *Batch) SetOffsets(app, table string, partition int32, o Offsets) error 
 	if err := checkPartition(partition); err != nil {
 		return err
 	}
-	if o.Changelog >= 0 {
-		k := appendChangelogKey(nil, app, table, partition)
-		if err := b.b.Set(k, encodeOffset(o.Changelog), nil); err != nil {
-			return err
-		}
-	}
 	for tp, off := range o.Sources {
 		if off < 0 || tp.Partition < 0 {
 			return fmt.Errorf("source offset %d of %s partition %d: neither may be negative", off, tp.Topic, tp.Partition)
 		}
-		k := appendSourceKey(nil, app, table, partition, tp)
-		if err := b.b.Set(k, encodeOffset(off), nil); err != nil {
+	}
+	if o.Changelog >= 0 {
+		b.key = appendChangelogKey(b.key[:0], app, table, partition)
+		if err := b.put(b.key, encodeOffset(o.Changelog), false); err != nil {
+			return err
+		}
+	}
+	for tp, off := range o.Sources {
+		b.key = appendSourceKey(b.key[:0], app, table, partition, tp)
+		if err := b.put(b.key, encodeOffset(off), false); err != nil {
 			return err
 		}
 	}
@@ -91,14 +132,28 @@ func (b *Batch) DropPartition(app, table string, partition int32) error {
 		return err
 	}
 	s := partitionSpan(app, table, partition)
-	return b.b.DeleteRange(s.lower, s.upper, nil)
+	prefix := string(s.lower)
+	for k := range b.writes {
+		if strings.HasPrefix(k, prefix) {
+			delete(b.writes, k)
+		}
+	}
+	if !slices.Contains(b.dropped, prefix) {
+		b.dropped = append(b.dropped, prefix)
+	}
+	b.size += 2 * len(prefix)
+	if b.view == nil {
+		return nil
+	}
+	return b.view.DeleteRange(s.lower, s.upper, nil)
 }
 
 // Empty says whether the batch holds no change.
-func (b *Batch) Empty() bool { return b.b.Empty() }
+func (b *Batch) Empty() bool { return len(b.writes) == 0 && len(b.dropped) == 0 }
 
-// Size returns the batch's size in bytes.
-func (b *Batch) Size() int { return b.b.Len() }
+// Size returns the bytes of keys and values written to the batch so far,
+// overwrites included: a measure for bounding a batch.
+func (b *Batch) Size() int { return b.size }
 
 // Commit applies the batch's changes and offsets atomically (durably only
 // with Options.Sync; see the package doc) and releases the batch.
@@ -106,12 +161,52 @@ func (b *Batch) Commit() error {
 	if b.done {
 		return errBatchDone
 	}
-	b.done = true
-	err := b.b.Commit(b.db.wo)
-	if err != nil {
-		err = fmt.Errorf("commit state batch: %w", err)
+	err := b.commit()
+	return errors.Join(err, b.Close())
+}
+
+func (b *Batch) commit() error {
+	if b.Empty() {
+		return nil
 	}
-	return errors.Join(err, b.b.Close())
+	keys := make([]string, 0, len(b.writes))
+	size := 64
+	for k, w := range b.writes {
+		keys = append(keys, k)
+		size += len(k) + w.len + 8
+	}
+	for _, p := range b.dropped {
+		size += 2*len(p) + 8
+	}
+	slices.Sort(keys)
+	pb := b.db.d.NewBatchWithSize(size)
+	defer pb.Close()
+	for _, p := range b.dropped {
+		if err := pb.DeleteRange([]byte(p), prefixEnd([]byte(p)), nil); err != nil {
+			return fmt.Errorf("commit state batch: %w", err)
+		}
+	}
+	for _, k := range keys {
+		w := b.writes[k]
+		var err error
+		if w.deleted {
+			op := pb.DeleteDeferred(len(k))
+			copy(op.Key, k)
+			err = op.Finish()
+		} else {
+			op := pb.SetDeferred(len(k), w.len)
+			copy(op.Key, k)
+			copy(op.Value, b.vals[w.off:w.off+w.len])
+			err = op.Finish()
+		}
+		if err != nil {
+			return fmt.Errorf("commit state batch: %w", err)
+		}
+	}
+	if err := pb.Commit(b.db.wo); err != nil {
+		return fmt.Errorf("commit state batch: %w", err)
+	}
+	return nil
 }
 
 // Close discards the batch unless it has committed. Calling it after
@@ -121,7 +216,11 @@ func (b *Batch) Close() error {
 		return nil
 	}
 	b.done = true
-	return b.b.Close()
+	b.writes, b.vals, b.dropped = nil, nil, nil
+	if b.view != nil {
+		return b.view.Close()
+	}
+	return nil
 }
 
 // Get returns a copy of the value of key, the batch's writes included.
@@ -129,39 +228,88 @@ func (b *Batch) Get(app, table string, partition int32, key []byte) ([]byte, boo
 	if b.done {
 		return nil, false, errBatchDone
 	}
-	return get(b.b, app, table, partition, key)
+	if err := checkPartition(partition); err != nil {
+		return nil, false, err
+	}
+	b.key = appendDataKey(b.key[:0], app, table, partition, key)
+	if w, ok := b.writes[string(b.key)]; ok {
+		if w.deleted {
+			return nil, false, nil
+		}
+		v := make([]byte, w.len) // never nil, as get
+		copy(v, b.vals[w.off:])
+		return v, true, nil
+	}
+	if len(b.dropped) > 0 && slices.Contains(b.dropped, string(b.key[:len(b.key)-len(key)-1])) {
+		return nil, false, nil
+	}
+	return getKey(b.db.d, app, table, partition, b.key)
+}
+
+// reader returns the indexed batch that scans read, building it at the
+// first call.
+func (b *Batch) reader() (pebble.Reader, error) {
+	if b.done {
+		return nil, errBatchDone
+	}
+	if b.view != nil {
+		return b.view, nil
+	}
+	v := b.db.d.NewIndexedBatch()
+	for _, p := range b.dropped {
+		if err := v.DeleteRange([]byte(p), prefixEnd([]byte(p)), nil); err != nil {
+			return nil, errors.Join(err, v.Close())
+		}
+	}
+	for k, w := range b.writes {
+		var err error
+		if w.deleted {
+			err = v.Delete([]byte(k), nil)
+		} else {
+			err = v.Set([]byte(k), b.vals[w.off:w.off+w.len], nil)
+		}
+		if err != nil {
+			return nil, errors.Join(err, v.Close())
+		}
+	}
+	b.view = v
+	return v, nil
 }
 
 // Iterate is DB.Iterate with the batch's writes included. The batch must
 // not be written from fn.
 func (b *Batch) Iterate(app, table string, partition int32, lower, upper []byte, fn func(key, value []byte) bool) error {
-	if b.done {
-		return errBatchDone
+	r, err := b.reader()
+	if err != nil {
+		return err
 	}
-	return iterate(b.b, app, table, partition, dataSpan(app, table, partition, lower, upper), fn)
+	return iterate(r, app, table, partition, dataSpan(app, table, partition, lower, upper), fn)
 }
 
 // PrefixScan is DB.PrefixScan with the batch's writes included. The batch
 // must not be written from fn.
 func (b *Batch) PrefixScan(app, table string, partition int32, prefix []byte, fn func(key, value []byte) bool) error {
-	if b.done {
-		return errBatchDone
+	r, err := b.reader()
+	if err != nil {
+		return err
 	}
-	return iterate(b.b, app, table, partition, prefixSpan(app, table, partition, prefix), fn)
+	return iterate(r, app, table, partition, prefixSpan(app, table, partition, prefix), fn)
 }
 
 // Count is DB.Count with the batch's writes included.
 func (b *Batch) Count(app, table string, partition int32) (int, error) {
-	if b.done {
-		return 0, errBatchDone
+	r, err := b.reader()
+	if err != nil {
+		return 0, err
 	}
-	return count(b.b, app, table, partition)
+	return count(r, app, table, partition)
 }
 
 // Offsets is DB.Offsets with the batch's SetOffsets included.
 func (b *Batch) Offsets(app, table string, partition int32) (Offsets, error) {
-	if b.done {
-		return Offsets{}, errBatchDone
+	r, err := b.reader()
+	if err != nil {
+		return Offsets{}, err
 	}
-	return offsets(b.b, app, table, partition)
+	return offsets(r, app, table, partition)
 }

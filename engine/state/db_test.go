@@ -625,3 +625,79 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 		t.Errorf("final offset %d", o.Changelog)
 	}
 }
+
+// TestBatchModel runs random writes, drops, reads and commits through
+// batches against a map, checking every read of the batch (point and scan)
+// and of the DB.
+func TestBatchModel(t *testing.T) {
+	db, _ := openTemp(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	type pk struct {
+		p int32
+		k string
+	}
+	committed := map[pk]string{}
+	keys := []string{"", "a", "ab", "b", "\xff"}
+	parts := []int32{0, 1}
+	vals := []string{"", "1", "22"}
+	check := func(rd Reader, model map[pk]string, what string, scans bool) {
+		t.Helper()
+		for _, p := range parts {
+			var want []string
+			for _, k := range keys {
+				v, ok := model[pk{p, k}]
+				got, gotOK, err := rd.Get("a", "t", p, []byte(k))
+				must(t, err)
+				if ok != gotOK || string(got) != v || (ok && got == nil) {
+					t.Fatalf("%s: get %d/%q = %q,%v; want %q,%v", what, p, k, got, gotOK, v, ok)
+				}
+				if ok {
+					want = append(want, fmt.Sprintf("%q=%q", k, v))
+				}
+			}
+			if !scans {
+				continue
+			}
+			if got := dump(t, rd, "a", "t", p); !slices.Equal(got, want) {
+				t.Fatalf("%s: scan %d = %v, want %v", what, p, got, want)
+			}
+			if n, err := rd.Count("a", "t", p); n != len(want) || err != nil {
+				t.Fatalf("%s: count %d = %d, want %d (%v)", what, p, n, len(want), err)
+			}
+		}
+	}
+	for range 300 {
+		b := db.NewBatch()
+		model := maps.Clone(committed)
+		for range r.IntN(8) {
+			p, k := parts[r.IntN(len(parts))], keys[r.IntN(len(keys))]
+			switch r.IntN(10) {
+			case 0:
+				must(t, b.DropPartition("a", "t", p))
+				for mk := range model {
+					if mk.p == p {
+						delete(model, mk)
+					}
+				}
+			case 1, 2, 3:
+				must(t, b.Delete("a", "t", p, []byte(k)))
+				delete(model, pk{p, k})
+			default:
+				v := vals[r.IntN(len(vals))]
+				must(t, b.Set("a", "t", p, []byte(k), []byte(v)))
+				model[pk{p, k}] = v
+			}
+			// The first scan builds the batch's indexed view: scan at
+			// random points, so that it is built after drops and
+			// overwrites as well as kept up to date by them.
+			check(b, model, "batch", r.IntN(3) == 0)
+		}
+		if r.IntN(4) == 0 {
+			must(t, b.Close())
+		} else {
+			must(t, b.Commit())
+			committed = model
+		}
+		check(db, committed, "db", true)
+	}
+}

@@ -26,7 +26,12 @@ func get(r pebble.Reader, app, table string, partition int32, key []byte) ([]byt
 	if err := checkPartition(partition); err != nil {
 		return nil, false, err
 	}
-	v, closer, err := r.Get(appendDataKey(make([]byte, 0, dataKeyLen(app, table, key)), app, table, partition, key))
+	return getKey(r, app, table, partition, appendDataKey(make([]byte, 0, dataKeyLen(app, table, key)), app, table, partition, key))
+}
+
+// getKey is get of an encoded key.
+func getKey(r pebble.Reader, app, table string, partition int32, k []byte) ([]byte, bool, error) {
+	v, closer, err := r.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}
