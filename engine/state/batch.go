@@ -1,10 +1,10 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -28,7 +28,7 @@ type Batch struct {
 
 	writes  map[string]write // by encoded key
 	vals    []byte           // the values of writes
-	dropped []string         // encoded partition prefixes, dropped before the writes
+	dropped []span           // deleted ranges, applied before the writes
 	size    int
 	view    *pebble.Batch // indexed; nil until the first scan
 	key     []byte        // scratch
@@ -131,17 +131,37 @@ func (b *Batch) DropPartition(app, table string, partition int32) error {
 	if err := checkPartition(partition); err != nil {
 		return err
 	}
-	s := partitionSpan(app, table, partition)
-	prefix := string(s.lower)
+	return b.deleteSpan(partitionSpan(app, table, partition))
+}
+
+// DeleteRange removes the keys of one partition of a table in
+// [lower, upper) (a nil bound is open) when the batch commits; offsets
+// stay. The batch's reads no longer see those keys; its later writes to
+// them survive. With keys that start with a window's start, it removes
+// expired windows.
+func (b *Batch) DeleteRange(app, table string, partition int32, lower, upper []byte) error {
+	if b.done {
+		return errBatchDone
+	}
+	if err := checkPartition(partition); err != nil {
+		return err
+	}
+	return b.deleteSpan(dataSpan(app, table, partition, lower, upper))
+}
+
+func (b *Batch) deleteSpan(s span) error {
+	if bytes.Compare(s.lower, s.upper) >= 0 {
+		return nil
+	}
 	for k := range b.writes {
-		if strings.HasPrefix(k, prefix) {
+		if s.contains([]byte(k)) {
 			delete(b.writes, k)
 		}
 	}
-	if !slices.Contains(b.dropped, prefix) {
-		b.dropped = append(b.dropped, prefix)
+	if !slices.ContainsFunc(b.dropped, s.equal) {
+		b.dropped = append(b.dropped, s)
 	}
-	b.size += 2 * len(prefix)
+	b.size += len(s.lower) + len(s.upper)
 	if b.view == nil {
 		return nil
 	}
@@ -175,14 +195,14 @@ func (b *Batch) commit() error {
 		keys = append(keys, k)
 		size += len(k) + w.len + 8
 	}
-	for _, p := range b.dropped {
-		size += 2*len(p) + 8
+	for _, s := range b.dropped {
+		size += len(s.lower) + len(s.upper) + 8
 	}
 	slices.Sort(keys)
 	pb := b.db.d.NewBatchWithSize(size)
 	defer pb.Close()
-	for _, p := range b.dropped {
-		if err := pb.DeleteRange([]byte(p), prefixEnd([]byte(p)), nil); err != nil {
+	for _, s := range b.dropped {
+		if err := pb.DeleteRange(s.lower, s.upper, nil); err != nil {
 			return fmt.Errorf("commit state batch: %w", err)
 		}
 	}
@@ -240,8 +260,10 @@ func (b *Batch) Get(app, table string, partition int32, key []byte) ([]byte, boo
 		copy(v, b.vals[w.off:])
 		return v, true, nil
 	}
-	if len(b.dropped) > 0 && slices.Contains(b.dropped, string(b.key[:len(b.key)-len(key)-1])) {
-		return nil, false, nil
+	for _, s := range b.dropped {
+		if s.contains(b.key) {
+			return nil, false, nil
+		}
 	}
 	return getKey(b.db.d, app, table, partition, b.key)
 }
@@ -256,8 +278,8 @@ func (b *Batch) reader() (pebble.Reader, error) {
 		return b.view, nil
 	}
 	v := b.db.d.NewIndexedBatch()
-	for _, p := range b.dropped {
-		if err := v.DeleteRange([]byte(p), prefixEnd([]byte(p)), nil); err != nil {
+	for _, s := range b.dropped {
+		if err := v.DeleteRange(s.lower, s.upper, nil); err != nil {
 			return nil, errors.Join(err, v.Close())
 		}
 	}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -162,6 +163,22 @@ func (db *DB) DropPartition(app, table string, partition int32) error {
 	s := partitionSpan(app, table, partition)
 	if err := db.d.DeleteRange(s.lower, s.upper, db.wo); err != nil {
 		return fmt.Errorf("drop %s/%s partition %d: %w", app, table, partition, err)
+	}
+	return nil
+}
+
+// DeleteRange removes the keys of one partition of a table in
+// [lower, upper) (a nil bound is open); offsets stay.
+func (db *DB) DeleteRange(app, table string, partition int32, lower, upper []byte) error {
+	if err := checkPartition(partition); err != nil {
+		return err
+	}
+	s := dataSpan(app, table, partition, lower, upper)
+	if bytes.Compare(s.lower, s.upper) >= 0 {
+		return nil
+	}
+	if err := db.d.DeleteRange(s.lower, s.upper, db.wo); err != nil {
+		return fmt.Errorf("delete a range of %s/%s partition %d: %w", app, table, partition, err)
 	}
 	return nil
 }

@@ -671,7 +671,21 @@ func TestBatchModel(t *testing.T) {
 		model := maps.Clone(committed)
 		for range r.IntN(8) {
 			p, k := parts[r.IntN(len(parts))], keys[r.IntN(len(keys))]
-			switch r.IntN(10) {
+			switch r.IntN(11) {
+			case 10:
+				var lo, hi []byte
+				if r.IntN(3) > 0 {
+					lo = []byte(keys[r.IntN(len(keys))])
+				}
+				if r.IntN(3) > 0 {
+					hi = []byte(keys[r.IntN(len(keys))])
+				}
+				must(t, b.DeleteRange("a", "t", p, lo, hi))
+				for mk := range model {
+					if mk.p == p && mk.k >= string(lo) && (hi == nil || mk.k < string(hi)) {
+						delete(model, mk)
+					}
+				}
 			case 0:
 				must(t, b.DropPartition("a", "t", p))
 				for mk := range model {
@@ -699,5 +713,44 @@ func TestBatchModel(t *testing.T) {
 			committed = model
 		}
 		check(db, committed, "db", true)
+	}
+}
+
+func TestDeleteRange(t *testing.T) {
+	db, _ := openTemp(t)
+	kv := map[string][]byte{}
+	for _, k := range []string{"", "a", "b", "c", "d", "\xff"} {
+		kv[k] = []byte("v")
+	}
+	for _, p := range []int32{0, 1} {
+		commit(t, db, "a", "t", p, kv, &Offsets{Changelog: 3})
+	}
+	commit(t, db, "a", "t1", 0, kv, nil)
+	keysOf := func(p int32) string {
+		var out string
+		must(t, db.Iterate("a", "t", p, nil, nil, func(k, _ []byte) bool { out += string(k) + ","; return true }))
+		return out
+	}
+	must(t, db.DeleteRange("a", "t", 0, []byte("b"), []byte("d")))
+	if got := keysOf(0); got != ",a,d,\xff," {
+		t.Errorf("after [b, d): %q", got)
+	}
+	must(t, db.DeleteRange("a", "t", 0, []byte("d"), []byte("a"))) // empty
+	must(t, db.DeleteRange("a", "t", 0, []byte("d"), nil))
+	if got := keysOf(0); got != ",a," {
+		t.Errorf("after [d, end): %q", got)
+	}
+	must(t, db.DeleteRange("a", "t", 0, nil, nil))
+	if got := keysOf(0); got != "" {
+		t.Errorf("after everything: %q", got)
+	}
+	if o, _ := db.Offsets("a", "t", 0); o.Changelog != 3 {
+		t.Errorf("DeleteRange removed the offsets: %+v", o)
+	}
+	if got := keysOf(1); got != ",a,b,c,d,\xff," {
+		t.Errorf("partition 1: %q", got)
+	}
+	if n, _ := db.Count("a", "t1", 0); n != 6 {
+		t.Errorf("table t1: %d keys", n)
 	}
 }

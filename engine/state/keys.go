@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -173,6 +174,14 @@ func prefixEnd(prefix []byte) []byte {
 
 // span is a key range [lower, upper).
 type span struct{ lower, upper []byte }
+
+func (s span) contains(k []byte) bool {
+	return bytes.Compare(k, s.lower) >= 0 && bytes.Compare(k, s.upper) < 0
+}
+
+func (s span) equal(o span) bool {
+	return bytes.Equal(s.lower, o.lower) && bytes.Equal(s.upper, o.upper)
+}
 
 // appSpan is every key of app.
 func appSpan(app string) span {
