@@ -1,6 +1,10 @@
 package state
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+	"slices"
+)
 
 // ChangelogRecord is one record of a table's changelog topic.
 type ChangelogRecord struct {
@@ -26,8 +30,15 @@ func (db *DB) ApplyChangelog(app, table string, partition int32, recs []Changelo
 	for i := range recs {
 		size += dataKeyLen(app, table, recs[i].Key) + len(recs[i].Value) + 8
 	}
-	b := db.d.NewBatchWithSize(size)
-	defer b.Close()
+	// Encode every key once into one buffer, then write the last record
+	// of each key in key order: ordered inserts are cheaper for Pebble's
+	// memtable, and a key repeated in one fetch is written once.
+	type rec struct {
+		key []byte
+		i   int
+	}
+	keys := make([]byte, 0, size)
+	order := make([]rec, len(recs))
 	last := int64(-1)
 	for i := range recs {
 		r := &recs[i]
@@ -35,19 +46,25 @@ func (db *DB) ApplyChangelog(app, table string, partition int32, recs []Changelo
 			return fmt.Errorf("apply changelog of %s/%s partition %d: negative offset %d", app, table, partition, r.Offset)
 		}
 		last = max(last, r.Offset)
-		if r.Value == nil {
-			op := b.DeleteDeferred(dataKeyLen(app, table, r.Key))
-			appendDataKey(op.Key[:0], app, table, partition, r.Key)
-			if err := op.Finish(); err != nil {
-				return err
-			}
-			continue
+		start := len(keys)
+		keys = appendDataKey(keys, app, table, partition, r.Key)
+		order[i] = rec{keys[start:len(keys):len(keys)], i}
+	}
+	slices.SortStableFunc(order, func(a, b rec) int { return bytes.Compare(a.key, b.key) })
+	b := db.d.NewBatchWithSize(size)
+	defer b.Close()
+	for j, o := range order {
+		if j+1 < len(order) && bytes.Equal(order[j+1].key, o.key) {
+			continue // a later record of the same key wins
 		}
-		op := b.SetDeferred(dataKeyLen(app, table, r.Key), len(r.Value))
-		appendDataKey(op.Key[:0], app, table, partition, r.Key)
-		copy(op.Value, r.Value)
-		if err := op.Finish(); err != nil {
-			return err
+		var err error
+		if v := recs[o.i].Value; v == nil {
+			err = b.Delete(o.key, nil)
+		} else {
+			err = b.Set(o.key, v, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("apply changelog of %s/%s partition %d: %w", app, table, partition, err)
 		}
 	}
 	if err := b.Set(appendChangelogKey(nil, app, table, partition), encodeOffset(last+1), nil); err != nil {

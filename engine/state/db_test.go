@@ -520,12 +520,16 @@ func TestApplyChangelog(t *testing.T) {
 		{Key: []byte("a"), Value: []byte("2"), Offset: 13}, // a gap: compaction or a commit marker
 		{Key: []byte("stale"), Value: nil, Offset: 14},
 		{Key: []byte("e"), Value: []byte{}, Offset: 15},
+		{Key: []byte("f"), Value: []byte("1"), Offset: 15},
+		{Key: []byte("f"), Value: nil, Offset: 15}, // set then removed in one fetch
+		{Key: []byte("g"), Value: nil, Offset: 15},
+		{Key: []byte("g"), Value: []byte("4"), Offset: 15}, // removed then set
 	}))
 	must(t, db.ApplyChangelog("a", "t", 0, []ChangelogRecord{
 		{Key: []byte("b"), Value: nil, Offset: 16},
 		{Key: []byte("c"), Value: []byte("3"), Offset: 17},
 	}))
-	want := []string{`"a"="2"`, `"c"="3"`, `"e"=""`}
+	want := []string{`"a"="2"`, `"c"="3"`, `"e"=""`, `"g"="4"`}
 	if got := dump(t, db, "a", "t", 0); !slices.Equal(got, want) {
 		t.Errorf("got %v", got)
 	}
