@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/engine/kafka"
+	"github.com/weirstream/weir/engine/state"
 )
 
 // appRun is one app at run time: its session, its loop and its workers,
@@ -54,6 +55,10 @@ type appRun struct {
 	tasks  []*taskRun
 	leader *leaderRun // nil unless a task runs onLeader
 
+	tables      map[string]*tableRun
+	rec         recovery
+	globalReady chan struct{} // closed when the global tables caught up; nil: none
+
 	// unready says why the app is not ready (nil: ready): it is starting,
 	// or its session failed and is being renewed, or Poll reports errors.
 	// A transaction that ends without error makes it ready again.
@@ -83,7 +88,7 @@ type agentRun struct {
 	deadLetters atomic.Int64
 }
 
-func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client) (*appRun, error) {
+func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client, db *state.DB) (*appRun, error) {
 	a := &appRun{
 		rt:       rt,
 		plan:     ap,
@@ -96,6 +101,17 @@ func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client) (*appRun, error) {
 		stopping: make(chan struct{}),
 		every:    rt.opts.CommitEvery,
 		interval: rt.opts.CommitInterval,
+		tables:   map[string]*tableRun{},
+	}
+	a.rec.init()
+	for _, tp := range ap.Tables {
+		a.tables[tp.Name] = newTableRun(a, tp, db)
+		if tp.Global && a.globalReady == nil {
+			a.globalReady = make(chan struct{})
+		}
+	}
+	if err := a.noteLocalCopies(); err != nil {
+		return nil, err
 	}
 	starting := "starting: no transaction has ended yet"
 	a.unready.Store(&starting)
@@ -223,9 +239,11 @@ func (a *appRun) sessionConfig() kafka.SessionConfig {
 	sc := a.plan.SessionConfig()
 	sc.OnAssigned = func(_ context.Context, parts []kafka.TopicPartition) {
 		a.log.Debug("partitions assigned", "partitions", parts)
+		a.assigned(parts)
 	}
 	sc.OnRevoked = func(_ context.Context, parts []kafka.TopicPartition) {
 		a.log.Debug("partitions revoked", "partitions", parts)
+		a.revoked(parts)
 	}
 	return sc
 }
@@ -277,6 +295,10 @@ func (a *appRun) run(ctx, killCtx context.Context) (wait func()) {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.leader.run(ctx) }()
 	}
+	if a.globalReady != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.followGlobal(ctx, a.globalReady) }()
+	}
 	var producers sync.WaitGroup // what sends on channels
 	for _, t := range a.tasks {
 		producers.Add(1)
@@ -316,6 +338,13 @@ func (a *appRun) close() {
 		a.producer.Close()
 		a.producer = nil
 	}
+	if a.rec.reader != nil {
+		a.rec.reader.Close()
+		a.rec.reader = nil
+	}
+	for _, t := range a.tables {
+		t.end(false)
+	}
 }
 
 // loop runs the app's consumption until loopCtx ends, then commits what it
@@ -336,7 +365,21 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 	}()
 	every, interval := a.every, a.interval
 	var aborting time.Time // since when every End aborted (zero: the last committed)
+	if a.globalReady != nil {
+		a.setUnready("catching up with the global tables' changelogs")
+		select {
+		case <-a.globalReady:
+		case <-loopCtx.Done():
+			return
+		}
+	}
+	grace := a.rt.opts.TableGrace
+	nextClean := time.Now().Add(min(grace, time.Minute))
 	for loopCtx.Err() == nil {
+		if now := time.Now(); now.After(nextClean) {
+			a.cleanRevoked(grace)
+			nextClean = now.Add(min(grace, time.Minute))
+		}
 		if err := a.sess.Begin(killCtx); err != nil {
 			if !a.renew(loopCtx, "begin", err) {
 				return
@@ -345,6 +388,7 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 		}
 		a.failed.Store(nil)
 		start, n := time.Now(), 0
+		recovered := true
 		for n < every {
 			left := interval - time.Since(start)
 			if left <= 0 {
@@ -353,6 +397,14 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 			pctx, cancel := context.WithTimeout(loopCtx, left)
 			fetches, err := a.sess.Poll(pctx)
 			cancel()
+			// Table partitions come up to date before their records are
+			// processed; when that fails, the transaction aborts and the
+			// records come again.
+			if rerr := a.recoverPending(killCtx); rerr != nil {
+				a.log.Error("recovering tables", "error", rerr)
+				recovered = false
+				break
+			}
 			if len(fetches) > 0 {
 				n += a.dispatch(fetches)
 			}
@@ -367,7 +419,7 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 			}
 		}
 		a.flushTakes()
-		commit := true
+		commit := recovered
 		if err := a.drain(killCtx); err != nil {
 			commit = false
 			a.log.Warn("stopping before the channel items of the transaction were processed: aborting it; its records will be processed again")
@@ -383,6 +435,9 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 		committed, err := a.sess.End(ectx, commit)
 		slow.Stop()
 		cancel()
+		for _, t := range a.tables {
+			t.end(committed && err == nil)
+		}
 		switch {
 		case err != nil:
 			aborting = time.Time{}
@@ -402,8 +457,13 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 					return
 				}
 			}
+		case !recovered:
+			// The transaction aborted; recovery goes on at the next.
 		default:
 			aborting = time.Time{}
+			if a.recovering() {
+				break
+			}
 			a.unready.Store(nil)
 		}
 	}
@@ -531,4 +591,11 @@ func partitionWorker(topic string, partition int32, n int) int {
 		h = (h ^ uint32(byte(partition>>(8*i)))) * 16777619
 	}
 	return int(h % uint32(n))
+}
+
+// recovering reports whether table partitions wait for recovery.
+func (a *appRun) recovering() bool {
+	a.rec.mu.Lock()
+	defer a.rec.mu.Unlock()
+	return len(a.rec.pending) > 0
 }

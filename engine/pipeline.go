@@ -50,6 +50,9 @@ type worker struct {
 	// partition; pending counts the events they hold.
 	takes   map[takeKey]*takeBuf
 	pending int
+
+	// kwargs are the tables of each operation, as keyword arguments.
+	kwargs map[*OpPlan][]starlark.Tuple
 }
 
 // job is one worker's share of a batch, or (flush) the order to process
@@ -163,7 +166,7 @@ func (w *worker) pipeline(ops []OpPlan, outputs []DestPlan, ev *interp.Event, va
 		for _, v := range cur {
 			switch op.Kind {
 			case OpMap:
-				out, err := w.callOp(op.Func, ev, v, noValue)
+				out, err := w.callOp(op, ev, v, noValue)
 				if err != nil {
 					return &stepError{op.Name, err}
 				}
@@ -173,7 +176,7 @@ func (w *worker) pipeline(ops []OpPlan, outputs []DestPlan, ev *interp.Event, va
 					next = append(next, out)
 				}
 			case OpFilter:
-				out, err := w.callOp(op.Func, ev, v, noValue)
+				out, err := w.callOp(op, ev, v, noValue)
 				if err != nil {
 					return &stepError{op.Name, err}
 				}
@@ -214,12 +217,17 @@ func (w *worker) pipeline(ops []OpPlan, outputs []DestPlan, ev *interp.Event, va
 	return nil
 }
 
-// callOp calls an operation's block with v, or with nothing (noValue).
-func (w *worker) callOp(f *interp.Func, ev *interp.Event, v interp.Value, noValue bool) (interp.Value, error) {
+// callOp calls an operation's block with v, or with nothing (noValue),
+// and its tables.
+func (w *worker) callOp(op *OpPlan, ev *interp.Event, v interp.Value, noValue bool) (interp.Value, error) {
+	kw := w.tableKwargs(op)
 	if noValue {
-		return f.Call(w.th, ev, nil, nil)
+		return op.Func.Call(w.th, ev, nil, kw)
 	}
-	return w.call(f, ev, v)
+	w.args[0] = v
+	out, err := op.Func.Call(w.th, ev, w.args, kw)
+	w.args[0] = nil
+	return out, err
 }
 
 // call calls a block with the value, in the worker's one argument tuple:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/weirstream/weir/engine/kafka"
 	"github.com/weirstream/weir/engine/kafka/franz"
 	"github.com/weirstream/weir/engine/kafka/rdkafka"
+	"github.com/weirstream/weir/engine/state"
 	"github.com/weirstream/weir/spec"
 )
 
@@ -30,12 +32,17 @@ type RuntimeOptions struct {
 	CommitInterval time.Duration
 	// Workers is the size of each app's worker pool; 0: runtime.GOMAXPROCS.
 	Workers int
+	// TableGrace is how long the local copy of a table partition this
+	// replica no longer holds is kept, for a quick re-acquire; 0:
+	// DefaultTableGrace.
+	TableGrace time.Duration
 }
 
 // The defaults of RuntimeOptions.
 const (
 	DefaultCommitEvery    = 1000
 	DefaultCommitInterval = 100 * time.Millisecond
+	DefaultTableGrace     = 10 * time.Minute
 )
 
 // endTimeout bounds the End of a transaction when the runtime stops.
@@ -55,6 +62,7 @@ type Runtime struct {
 	mu      sync.Mutex
 	started bool
 	apps    []*appRun
+	dbs     map[string]*state.DB // table stores, by directory
 	// stop ends the polling of every loop; kill cancels what they wait on
 	// (Begin, End) when Stop's context ends first.
 	stop, kill context.CancelFunc
@@ -74,6 +82,9 @@ func NewRuntime(plan *Plan, opts RuntimeOptions) *Runtime {
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.TableGrace <= 0 {
+		opts.TableGrace = DefaultTableGrace
 	}
 	return &Runtime{plan: plan, opts: opts, log: opts.Logger}
 }
@@ -98,7 +109,9 @@ func Unsupported(p *Plan) []string {
 	}
 	for _, a := range p.Apps {
 		for _, t := range a.Tables {
-			add(a.Name, "table %s", t.Name)
+			if t.Window != nil {
+				add(a.Name, "windowed table %s", t.Name)
+			}
 		}
 		for _, j := range a.Joins {
 			add(a.Name, "join %s", j.Name)
@@ -106,19 +119,39 @@ func Unsupported(p *Plan) []string {
 		for _, w := range a.WebViews {
 			add(a.Name, "web view %s", w.Name)
 		}
-		for _, ag := range a.Agents {
-			for _, op := range ag.Ops {
-				if len(op.Tables) > 0 {
-					add(a.Name, "agent %s: operation %s: tables", ag.Name, op.Name)
-				}
-			}
-		}
 		for _, t := range a.Tasks {
 			for _, op := range t.Ops {
 				if len(op.Tables) > 0 {
 					add(a.Name, "task %s: operation %s: tables", t.Name, op.Name)
 				}
 			}
+		}
+		// Partitioned tables updated from more than one topic: the group
+		// assigns partitions cooperatively, topic by topic, so partition p
+		// of two topics may go to two replicas, which would both write
+		// table partition p.
+		var stateful []string
+		for _, ag := range a.Agents {
+			uses := false
+			for _, op := range ag.Ops {
+				for _, ta := range op.Tables {
+					uses = uses || (ta.Table != nil && !ta.Table.Global)
+				}
+			}
+			if !uses {
+				continue
+			}
+			if ag.Input.Pattern != "" {
+				add(a.Name, "agent %s: a topic pattern as the input of an agent that updates partitioned tables (name its one topic)", ag.Name)
+			}
+			for _, t := range ag.Input.Topics {
+				if !slices.Contains(stateful, t) {
+					stateful = append(stateful, t)
+				}
+			}
+		}
+		if len(stateful) > 1 {
+			add(a.Name, "partitioned tables updated from more than one topic (%s): the partitions of different topics may go to different replicas; update them from one topic, or make the table global", strings.Join(stateful, ", "))
 		}
 	}
 	return out
@@ -141,6 +174,7 @@ func (r *Runtime) Start(ctx context.Context) error {
 		for _, a := range apps {
 			a.close()
 		}
+		r.closeStores()
 		return err
 	}
 	for _, ap := range r.plan.Apps {
@@ -154,7 +188,16 @@ func (r *Runtime) Start(ctx context.Context) error {
 		if err := declareTopics(ctx, client, ap, r.log.With("app", ap.Name)); err != nil {
 			return fail(fmt.Errorf("app %s: %w", ap.Name, err))
 		}
-		a, err := newAppRun(r, ap, client)
+		var db *state.DB
+		if len(ap.Tables) > 0 {
+			if db, err = r.store(ap); err != nil {
+				return fail(fmt.Errorf("app %s: %w", ap.Name, err))
+			}
+			if err := checkTablePartitions(ctx, client, ap); err != nil {
+				return fail(fmt.Errorf("app %s: %w", ap.Name, err))
+			}
+		}
+		a, err := newAppRun(r, ap, client, db)
 		if err != nil {
 			return fail(fmt.Errorf("app %s: %w", ap.Name, err))
 		}
@@ -203,7 +246,134 @@ func (r *Runtime) Stop(ctx context.Context) error {
 		a.close()
 	}
 	r.apps = nil
+	r.closeStores()
 	return err
+}
+
+// store returns the table store of an app's data dir, opening it once.
+func (r *Runtime) store(ap *AppPlan) (*state.DB, error) {
+	if ap.DataDir == "" {
+		return nil, errors.New("tables keep their state on disk: give a data directory (--data-dir)")
+	}
+	dir := filepath.Join(ap.DataDir, "state")
+	if db := r.dbs[dir]; db != nil {
+		return db, nil
+	}
+	db, err := state.Open(dir, state.Options{Logger: r.log})
+	if err != nil {
+		return nil, err
+	}
+	if r.dbs == nil {
+		r.dbs = map[string]*state.DB{}
+	}
+	r.dbs[dir] = db
+	return db, nil
+}
+
+func (r *Runtime) closeStores() {
+	for dir, db := range r.dbs {
+		if err := db.Close(); err != nil {
+			r.log.Error("closing the table store", "dir", dir, "error", err)
+		}
+	}
+	r.dbs = nil
+}
+
+// Tables reports the recovery of every table partition the runtime has
+// recovered or is recovering, in app, table and partition order.
+func (r *Runtime) Tables() []TableProgress {
+	r.mu.Lock()
+	apps := r.apps
+	r.mu.Unlock()
+	var out []TableProgress
+	for _, a := range apps {
+		a.rec.mu.Lock()
+		for table, m := range a.rec.progress {
+			for p, pp := range m {
+				out = append(out, TableProgress{App: a.plan.Name, Table: table, Partition: p,
+					Done: pp.done.Load(), Total: pp.total.Load(), Recovering: pp.recovering.Load()})
+			}
+		}
+		a.rec.mu.Unlock()
+	}
+	slices.SortFunc(out, func(x, y TableProgress) int {
+		if c := strings.Compare(x.App, y.App); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.Table, y.Table); c != 0 {
+			return c
+		}
+		return int(x.Partition - y.Partition)
+	})
+	return out
+}
+
+// Replayed returns how many changelog records the runtime's recoveries
+// and global-table catch-ups have applied.
+func (r *Runtime) Replayed() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	for _, a := range r.apps {
+		n += a.rec.replayed.Load()
+	}
+	return n
+}
+
+// checkTablePartitions checks that every partitioned table an agent
+// updates has the partitions of the topics (named, not patterns) the agent
+// consumes, as they exist in the cluster.
+func checkTablePartitions(ctx context.Context, client kafka.Client, ap *AppPlan) error {
+	type use struct {
+		table *TablePlan
+		agent string
+	}
+	uses := map[string][]use{}
+	var topics []string
+	for _, ag := range ap.Agents {
+		for _, op := range ag.Ops {
+			for _, ta := range op.Tables {
+				if ta.Table == nil || ta.Table.Global {
+					continue
+				}
+				for _, t := range ag.Input.Topics {
+					if uses[t] == nil {
+						topics = append(topics, t)
+					}
+					uses[t] = append(uses[t], use{ta.Table, ag.Name})
+				}
+			}
+		}
+	}
+	if len(topics) == 0 {
+		return nil
+	}
+	admin, err := client.NewAdmin(ap.Kafka)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	have, err := admin.DescribeTopics(ctx, topics)
+	if err != nil {
+		return fmt.Errorf("describing topics: %w", err)
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, t := range topics {
+		info, ok := have[t]
+		if !ok {
+			continue // the group waits for it; nothing to compare yet
+		}
+		for _, u := range uses[t] {
+			k := t + "\x00" + u.table.Name
+			if info.Partitions != u.table.Partitions && !seen[k] {
+				seen[k] = true
+				errs = append(errs, fmt.Errorf("table %s has %d partitions, but topic %s, which updates it through agent %s, has %d: a table must have the partitions of the topics that update it (set the table's partitions to %d)",
+					u.table.Name, u.table.Partitions, t, u.agent, info.Partitions, info.Partitions))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // NotReady returns, for each app that is not ready, a line saying why:

@@ -36,12 +36,19 @@ func (w *testWriter) Write(p []byte) (int, error) {
 // given client, and compiles it.
 func compileForBroker(t *testing.T, b *spec.Bundle, broker *kafkatest.Broker, client string) *Plan {
 	t.Helper()
+	return compileInstance(t, b, broker, client, "")
+}
+
+// compileInstance compiles as compileForBroker does, for one instance of
+// the apps (its own instance id and data dir).
+func compileInstance(t *testing.T, b *spec.Bundle, broker *kafkatest.Broker, client, instance string) *Plan {
+	t.Helper()
 	for _, a := range b.Apps {
 		a.App.Spec.BootstrapServers = strings.Join(broker.Addrs(), ",")
 		a.App.Spec.Config.KafkaClient = client
 		a.App.Spec.Config.TopicReplicationFactor = 1
 	}
-	p, err := Compile(b, Options{Env: func(string) string { return "" }})
+	p, err := Compile(b, Options{Env: func(string) string { return "" }, DataDir: t.TempDir(), InstanceID: instance})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +56,15 @@ func compileForBroker(t *testing.T, b *spec.Bundle, broker *kafkatest.Broker, cl
 		for i := range a.Topics {
 			a.Topics[i].ReplicationFactor = 1
 		}
+		// Keep the instance's transactional id, but not static membership:
+		// a static member that stops holds its partitions until its session
+		// times out, which tests would wait for.
+		a.InstanceID = ""
+		// Members learn of a rebalance at their next heartbeat.
+		if a.Kafka.Extra == nil {
+			a.Kafka.Extra = map[string]string{}
+		}
+		a.Kafka.Extra["heartbeat.interval.ms"] = "100"
 	}
 	return p
 }
@@ -342,7 +358,7 @@ func TestRuntimeDeadLetters(t *testing.T) {
 func TestRuntimeRefusesUnsupported(t *testing.T) {
 	p := &Plan{Apps: []*AppPlan{{
 		Name:   "x",
-		Tables: []*TablePlan{{Name: "counts"}},
+		Tables: []*TablePlan{{Name: "counts", Window: &WindowPlan{}}},
 		Joins:  []*JoinPlan{{Name: "j"}},
 		Tasks:  []*TaskPlan{{Name: "tick", Ops: []OpPlan{{Name: "count", Tables: []TableArg{{Name: "counts"}}}}}},
 	}}}
@@ -351,7 +367,7 @@ func TestRuntimeRefusesUnsupported(t *testing.T) {
 	if err == nil {
 		t.Fatal("Start accepted a plan with tables and joins")
 	}
-	for _, s := range []string{"not yet supported", "table counts", "join j", "task tick: operation count: tables"} {
+	for _, s := range []string{"not yet supported", "windowed table counts", "join j", "task tick: operation count: tables"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not mention %q", err, s)
 		}

@@ -360,6 +360,7 @@ type Thread struct {
 	timedOut  bool
 	lastTick  syntax.Position // where the innermost call stood at the last budget check
 	current   *Program        // the program running, for print()'s position
+	depth     int             // calls in progress: a table's default runs inside an operation
 }
 
 // NewThread returns a thread for calls of programs compiled with opts.
@@ -459,11 +460,24 @@ func (f *Func) Call(t *Thread, ev *Event, args starlark.Tuple, kwargs []starlark
 	if err != nil {
 		return nil, err
 	}
+	if t.depth > 0 {
+		// A call made from code that is running (a table's default for
+		// t[k]): it shares the running call's event and budgets.
+		prev := t.current
+		t.current = f.prog
+		t.depth++
+		v, err := starlark.Call(t.th, fn, args, kwargs)
+		t.depth--
+		t.current = prev
+		return v, err
+	}
 	t.ctx.event.ev = ev
 	t.current = f.prog
+	t.depth++
 	t.begin()
 	v, err := starlark.Call(t.th, fn, args, kwargs)
 	t.end()
+	t.depth--
 	t.ctx.event.ev = nil
 	if err != nil {
 		return nil, f.callError(err, t.lastTick)
