@@ -34,7 +34,8 @@ type appRun struct {
 	client   kafka.Client
 	sess     kafka.Session  // nil when no agent consumes a topic
 	consumes bool           // an agent consumes a topic: the app has a session
-	producer kafka.Producer // nil when the app has no tasks
+	producer kafka.Producer // nil until tasks or web view ingest need it
+	prodMu   sync.Mutex     // guards making producer after the start
 	log      *slog.Logger
 	agents   []*agentRun
 	workers  []*worker
@@ -85,7 +86,7 @@ type agentRun struct {
 	limiter logLimiter
 	log     *slog.Logger
 
-	deadLetters atomic.Int64
+	in, out, deadLetters atomic.Int64
 }
 
 func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client, db *state.DB) (*appRun, error) {
@@ -318,6 +319,8 @@ func (a *appRun) run(ctx, killCtx context.Context) (wait func()) {
 			<-c.done
 		}
 		wg.Wait()
+		a.prodMu.Lock()
+		defer a.prodMu.Unlock()
 		if a.producer != nil {
 			fctx, cancel := context.WithTimeout(killCtx, endTimeout)
 			if err := a.producer.Flush(fctx); err != nil {

@@ -170,6 +170,8 @@ func (c *channelRun) handle(it *chanItem) {
 		a.chanPending.Add(int64(len(c.subs) - 1))
 	}
 	for i, ag := range c.subs {
+		ag.in.Add(1)
+		w.ag = ag
 		item := it
 		if i < len(c.subs)-1 {
 			// Each agent gets its own copy.

@@ -51,6 +51,9 @@ type worker struct {
 	takes   map[takeKey]*takeBuf
 	pending int
 
+	// ag is the agent whose pipeline runs (nil in tasks): its figures.
+	ag *agentRun
+
 	// kwargs are the tables of each operation, as keyword arguments.
 	kwargs map[*OpPlan][]starlark.Tuple
 }
@@ -93,6 +96,8 @@ func (w *worker) run() {
 // agent's take batch. A failure sends it to the dead-letter topic.
 func (w *worker) record(ag *agentRun, r *kafka.Record) {
 	p := ag.plan
+	ag.in.Add(1)
+	w.ag = ag
 	key, err := w.decode(p.Input.KeySerializer, r.Key)
 	if err != nil {
 		w.deadLetter(ag, r, &stepError{"spec.input.topic.keySerializer", err})
@@ -330,6 +335,9 @@ func (w *worker) send(d *DestPlan, ev *interp.Event, v interp.Value) (meta inter
 		if rec.Headers, err = headersOf(x); err != nil {
 			return nil, false, fmt.Errorf("%s: headersSelector: %w", d.Path, err)
 		}
+	}
+	if w.ag != nil {
+		w.ag.out.Add(1)
 	}
 	if !d.Ack {
 		w.produce(rec, w.doneFunc())

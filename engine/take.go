@@ -90,6 +90,7 @@ func (w *worker) flushTakes() {
 
 // processTake runs a batch through its agent and empties it.
 func (w *worker) processTake(ag *agentRun, b *takeBuf) {
+	w.ag = ag
 	evs := b.events
 	values := make([]interp.Value, len(evs))
 	for i := range evs {

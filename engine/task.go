@@ -99,7 +99,7 @@ func (t *taskRun) next(from time.Time) time.Time {
 // fire runs the task's pipeline once.
 func (t *taskRun) fire() {
 	w := t.w
-	w.txn, w.rawKey, w.hasRaw = false, nil, false
+	w.txn, w.rawKey, w.hasRaw, w.ag = false, nil, false, nil
 	t.runs.Add(1)
 	if err := w.pipeline(t.plan.Ops, nil, nil, nil, false); err != nil {
 		t.failures.Add(1)

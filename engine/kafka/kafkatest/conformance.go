@@ -547,6 +547,22 @@ func javaPartition(key []byte, n int32) int32 {
 	return (javaMurmur2(key) & 0x7fffffff) % n
 }
 
+// KeyPartitionMatchesJava checks kafka.KeyPartition against the Java
+// client's partitioner as written here.
+func KeyPartitionMatchesJava(t *testing.T) {
+	for i := range 2000 {
+		key := make([]byte, i%37)
+		for j := range key {
+			key[j] = byte(i*31 + j*7)
+		}
+		for _, n := range []int32{1, 3, 7, 12} {
+			if got, want := kafka.KeyPartition(key, n), javaPartition(key, n); got != want {
+				t.Fatalf("KeyPartition(%x, %d) = %d, want %d", key, n, got, want)
+			}
+		}
+	}
+}
+
 // Keyed records go where the Java client puts them; keyless ones anywhere;
 // a chosen partition is kept, a missing one fails the record.
 func testPartitioning(t *testing.T, e *Env) {

@@ -44,3 +44,5 @@ func TestJavaMurmur2Vectors(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyPartition(t *testing.T) { KeyPartitionMatchesJava(t) }
