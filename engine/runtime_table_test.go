@@ -200,3 +200,124 @@ func TestTablesRecovery(t *testing.T) {
 	sentences(t, ctx, prod, rng, 20, want)
 	waitCounts(t, ctx, broker, want)
 }
+
+const globalApp = `
+apiVersion: kaspr.io/v1alpha1
+kind: KasprApp
+metadata:
+  name: shop
+spec:
+  bootstrapServers: localhost:9092
+  config:
+    topicPartitions: 3
+---
+apiVersion: kaspr.io/v1alpha1
+kind: KasprTable
+metadata:
+  name: customers
+spec:
+  name: customers
+  global: true
+  keySerializer: json
+  valueSerializer: json
+---
+apiVersion: kaspr.io/v1alpha1
+kind: KasprAgent
+metadata:
+  name: register
+spec:
+  input:
+    topic: {name: customers, keySerializer: json, valueSerializer: json, declare: true}
+  processors:
+    pipeline: [store]
+    operations:
+      - name: store
+        tables: [{name: customers, paramName: customers}]
+        filter:
+          entrypoint: store
+          python: |
+            def store(c, customers):
+                customers[context.event.key] = c["name"]
+                return False
+---
+apiVersion: kaspr.io/v1alpha1
+kind: KasprAgent
+metadata:
+  name: enrich
+spec:
+  input:
+    topic: {name: orders, keySerializer: json, valueSerializer: json, declare: true}
+  processors:
+    pipeline: [enrich]
+    operations:
+      - name: enrich
+        tables: [{name: customers, paramName: customers}]
+        map:
+          entrypoint: enrich
+          python: |
+            def enrich(o, customers):
+                return {"order": o["id"], "customer": customers.get(o["customer"], "?")}
+  output:
+    topics:
+      - name: enriched
+        valueSerializer: json
+        declare: true
+`
+
+// TestTablesGlobal: a global table written through one topic is read in
+// full by both runtimes, whatever partitions they hold.
+func TestTablesGlobal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	broker := kafkatest.New(t)
+	b, err := spec.Parse(spec.File{Name: "shop.yaml", Data: []byte(globalApp)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rts := []*Runtime{
+		startRuntime(t, ctx, compileInstance(t, b, broker, spec.ClientFranz, "a")),
+		startRuntime(t, ctx, compileInstance(t, b, broker, spec.ClientFranz, "b")),
+	}
+	prod := kgoClient(t, broker)
+	const customers = 12
+	for i := range customers {
+		r := &kgo.Record{Topic: "customers", Key: fmt.Appendf(nil, `"c%d"`, i), Value: fmt.Appendf(nil, `{"name": "name-%d"}`, i)}
+		if err := prod.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, rt := range rts {
+		waitFor(t, ctx, fmt.Sprintf("runtime %d to hold every customer", i), func() bool {
+			tbl, err := rt.WebTable("shop", "customers")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := tbl.Len()
+			return err == nil && n == customers
+		})
+	}
+	var recs []*kgo.Record
+	for i := range 60 {
+		recs = append(recs, &kgo.Record{Topic: "orders", Key: fmt.Appendf(nil, `"o%d"`, i), Value: fmt.Appendf(nil, `{"id": %d, "customer": "c%d"}`, i, i%customers)})
+	}
+	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range readCommitted(t, ctx, broker, 60, "enriched") {
+		var v struct {
+			Order    int
+			Customer string
+		}
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("name-%d", v.Order%customers); v.Customer != want {
+			t.Errorf("order %d: customer %q, want %q", v.Order, v.Customer, want)
+		}
+	}
+	for i, rt := range rts {
+		if len(rt.Stats()) == 0 {
+			t.Errorf("runtime %d: no agent figures", i)
+		}
+	}
+}
