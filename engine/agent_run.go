@@ -377,11 +377,14 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 		}
 	}
 	grace := a.rt.opts.TableGrace
-	nextClean := time.Now().Add(min(grace, time.Minute))
+	nextClean := time.Now().Add(min(grace, a.rt.opts.CleanInterval))
 	for loopCtx.Err() == nil {
 		if now := time.Now(); now.After(nextClean) {
 			a.cleanRevoked(grace)
-			nextClean = now.Add(min(grace, time.Minute))
+			for _, t := range a.tables {
+				t.cleanWindows(a.held())
+			}
+			nextClean = now.Add(min(grace, a.rt.opts.CleanInterval))
 		}
 		if err := a.sess.Begin(killCtx); err != nil {
 			if !a.renew(loopCtx, "begin", err) {

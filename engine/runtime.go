@@ -36,6 +36,9 @@ type RuntimeOptions struct {
 	// replica no longer holds is kept, for a quick re-acquire; 0:
 	// DefaultTableGrace.
 	TableGrace time.Duration
+	// CleanInterval is how often expired windows and the copies of
+	// partitions that stayed away are removed; 0: a minute.
+	CleanInterval time.Duration
 }
 
 // The defaults of RuntimeOptions.
@@ -86,6 +89,9 @@ func NewRuntime(plan *Plan, opts RuntimeOptions) *Runtime {
 	if opts.TableGrace <= 0 {
 		opts.TableGrace = DefaultTableGrace
 	}
+	if opts.CleanInterval <= 0 {
+		opts.CleanInterval = time.Minute
+	}
 	return &Runtime{plan: plan, opts: opts, log: opts.Logger}
 }
 
@@ -108,11 +114,6 @@ func Unsupported(p *Plan) []string {
 		out = append(out, fmt.Sprintf("app %s: %s", app, fmt.Sprintf(format, args...)))
 	}
 	for _, a := range p.Apps {
-		for _, t := range a.Tables {
-			if t.Window != nil {
-				add(a.Name, "windowed table %s", t.Name)
-			}
-		}
 		for _, j := range a.Joins {
 			add(a.Name, "join %s", j.Name)
 		}

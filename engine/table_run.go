@@ -2,10 +2,12 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -49,6 +51,67 @@ type tableRun struct {
 
 	mu   sync.Mutex
 	open map[int32]*openPart // the changes of the transaction in flight
+	// newest is, per partition, the newest relativeTo time a windowed
+	// table has seen: what its windows expire by.
+	newest map[int32]time.Time
+}
+
+// advance notes a relativeTo time seen by a partition and returns the
+// newest.
+func (t *tableRun) advance(p int32, rel time.Time) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.newest == nil {
+		t.newest = map[int32]time.Time{}
+	}
+	if rel.After(t.newest[p]) {
+		t.newest[p] = rel
+	}
+	return t.newest[p]
+}
+
+// cleanWindows removes the expired windows of the partitions held here
+// from the store (reads already ignore them). It runs between
+// transactions.
+func (t *tableRun) cleanWindows(held []int32) {
+	wp := t.plan.Window
+	if wp == nil || wp.Expires <= 0 {
+		return
+	}
+	for _, p := range held {
+		now := time.Now()
+		if wp.RelativeTo != "now" {
+			t.mu.Lock()
+			now = t.newest[p]
+			t.mu.Unlock()
+			if now.IsZero() {
+				continue
+			}
+		}
+		var expired [][]byte
+		err := t.db.Iterate(t.id, t.plan.Name, p, nil, nil, func(k, _ []byte) bool {
+			if len(k) >= 8 && wp.expired(int64(binary.BigEndian.Uint64(k[len(k)-8:])), now) {
+				expired = append(expired, bytes.Clone(k))
+			}
+			return true
+		})
+		if err == nil && len(expired) > 0 {
+			b := t.db.NewBatch()
+			for _, k := range expired {
+				if err = b.Delete(t.id, t.plan.Name, p, k); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				err = b.Commit()
+			} else {
+				_ = b.Close()
+			}
+		}
+		if err != nil {
+			t.app.log.Error("removing expired windows", "table", t.plan.Name, "partition", p, "error", err)
+		}
+	}
 }
 
 // openPart is one partition's changes in the transaction in flight.
@@ -364,7 +427,12 @@ func (w *worker) tableKwargs(op *OpPlan) []starlark.Tuple {
 				return interp.DefaultOf(x), nil
 			}
 		}
-		kw = append(kw, starlark.Tuple{starlark.String(ta.Param), interp.NewTableValue(tr.plan.Name, view, deflt, false)})
+		var table interp.Table = view
+		if tr.plan.Window != nil {
+			table = &windowedView{tableView: view, deflt: deflt}
+			deflt = nil // a window set is never missing; its windows are
+		}
+		kw = append(kw, starlark.Tuple{starlark.String(ta.Param), interp.NewTableValue(tr.plan.Name, table, deflt, false)})
 	}
 	if w.kwargs == nil {
 		w.kwargs = map[*OpPlan][]starlark.Tuple{}
