@@ -117,9 +117,6 @@ func Unsupported(p *Plan) []string {
 		for _, j := range a.Joins {
 			add(a.Name, "join %s", j.Name)
 		}
-		for _, w := range a.WebViews {
-			add(a.Name, "web view %s", w.Name)
-		}
 		for _, t := range a.Tasks {
 			for _, op := range t.Ops {
 				if len(op.Tables) > 0 {

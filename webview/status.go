@@ -1,0 +1,210 @@
+package webview
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/weirstream/weir/engine"
+)
+
+// status is GET /status/: Kaspr's fields (leader, rebalancing, recovering,
+// assignment, tables) and weir's (readiness, members, recovery progress,
+// config generation and hash).
+type status struct {
+	App         string        `json:"app"`
+	ID          string        `json:"id"`
+	URL         string        `json:"url"`
+	Running     bool          `json:"running"`
+	Leader      bool          `json:"leader"`
+	Rebalancing bool          `json:"rebalancing"`
+	Recovering  bool          `json:"recovering"`
+	Ready       bool          `json:"ready"`
+	NotReady    []string      `json:"notReady"`
+	Assignment  assignment    `json:"assignment"`
+	Tables      []tableStatus `json:"tables"`
+	Members     []memberView  `json:"members"`
+	Config      configStatus  `json:"config"`
+}
+
+type assignment struct {
+	// Partitions are the partitions this replica holds (assigned and
+	// recovered).
+	Partitions []int32 `json:"partitions"`
+}
+
+type tableStatus struct {
+	Name       string            `json:"name"`
+	Global     bool              `json:"global"`
+	Partitions int32             `json:"partitions"`
+	Changelog  string            `json:"changelog"`
+	Keys       map[string]int    `json:"keys"` // by partition held here
+	Recovery   []recoveryStatus  `json:"recovery"`
+	Windowed   bool              `json:"windowed,omitempty"`
+	Options    map[string]any    `json:"options,omitempty"`
+	Extra      map[string]string `json:"extraTopicConfigs,omitempty"`
+}
+
+type recoveryStatus struct {
+	Partition  int32 `json:"partition"`
+	Recovering bool  `json:"recovering"`
+	// Applied and Target are changelog offsets: how far the replay has
+	// come of how far it must go.
+	Applied int64 `json:"applied"`
+	Target  int64 `json:"target"`
+}
+
+type memberView struct {
+	URL        string  `json:"url"`
+	Instance   string  `json:"instance,omitempty"`
+	Partitions []int32 `json:"partitions"`
+	Self       bool    `json:"self"`
+}
+
+type configStatus struct {
+	Generation int64  `json:"generation"`
+	Hash       string `json:"hash"`
+}
+
+func (s *Server) status(c *echo.Context) error {
+	name := s.app.Name
+	st := status{
+		App:        name,
+		ID:         s.app.ID,
+		URL:        s.url,
+		Running:    s.rt.Running(name),
+		Leader:     s.rt.Leader(name),
+		Recovering: s.rt.Recovering(name),
+		NotReady:   s.notReady(),
+		Assignment: assignment{Partitions: s.rt.Held(name)},
+		Config:     configStatus{Generation: s.opts.ConfigGeneration, Hash: s.hash},
+		Tables:     []tableStatus{},
+		Members:    []memberView{},
+	}
+	st.Ready = len(st.NotReady) == 0
+	if st.Assignment.Partitions == nil {
+		st.Assignment.Partitions = []int32{}
+	}
+	keys, _ := s.tableKeys()
+	progress := map[string][]recoveryStatus{}
+	for _, tp := range s.rt.Tables() {
+		if tp.App == name {
+			progress[tp.Table] = append(progress[tp.Table], recoveryStatus{Partition: tp.Partition, Recovering: tp.Recovering, Applied: tp.Done, Target: tp.Total})
+		}
+	}
+	for _, t := range s.app.Tables {
+		ts := tableStatus{Name: t.Name, Global: t.Global, Partitions: t.Partitions, Changelog: t.ChangelogTopic,
+			Keys: map[string]int{}, Recovery: progress[t.Name], Windowed: t.Window != nil, Options: t.Options, Extra: t.ExtraTopicConfigs}
+		for p, n := range keys[t.Name] {
+			ts.Keys[strconv.Itoa(int(p))] = n
+		}
+		if ts.Recovery == nil {
+			ts.Recovery = []recoveryStatus{}
+		}
+		st.Tables = append(st.Tables, ts)
+	}
+	if s.members != nil {
+		for _, mr := range s.members.snapshot() {
+			st.Members = append(st.Members, memberView{URL: mr.URL, Instance: mr.Instance, Partitions: mr.Partitions, Self: mr.URL == s.url})
+		}
+		st.Rebalancing = st.Recovering || s.unheld()
+	} else {
+		st.Rebalancing = st.Recovering
+	}
+	return c.JSONPretty(http.StatusOK, st, "  ")
+}
+
+// unheld reports whether a partition of the app's partitioned tables has
+// no known holder.
+func (s *Server) unheld() bool {
+	var n int32
+	for _, t := range s.app.Tables {
+		if !t.Global {
+			n = max(n, t.Partitions)
+		}
+	}
+	held := s.rt.Held(s.app.Name)
+	for p := range n {
+		if slices.Contains(held, p) {
+			continue
+		}
+		if _, ok := s.members.holder(p); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// tableKeys returns the keys of each table partition held here.
+func (s *Server) tableKeys() (map[string]map[int32]int, error) {
+	if !s.rt.Running(s.app.Name) {
+		return nil, nil
+	}
+	return s.rt.TableKeys(s.app.Name)
+}
+
+// rebalance is POST /signal/rebalance.
+func (s *Server) rebalance(c *echo.Context) error {
+	writeError(c, http.StatusNotImplemented, "weir cannot make the consumer group rebalance on request yet: a rebalance follows when a replica starts or stops")
+	return nil
+}
+
+// notReady are the reasons this app is not ready; none when it is.
+func (s *Server) notReady() []string {
+	name := s.app.Name
+	var out []string
+	for _, why := range s.rt.NotReady() {
+		if rest, ok := strings.CutPrefix(why, "app "+name+": "); ok {
+			out = append(out, rest)
+		} else if !strings.HasPrefix(why, "app ") {
+			out = append(out, why)
+		}
+	}
+	if s.runs && !s.rt.Running(name) && len(out) == 0 {
+		out = append(out, "not running")
+	}
+	if s.rt.Recovering(name) {
+		out = append(out, "recovering table partitions from their changelogs")
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// configHash is a hash of the app's resources as loaded.
+func configHash(app *engine.AppPlan) string {
+	b, err := json.Marshal(app.Spec)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// healthz is GET /healthz: the process serves.
+func (s *Server) healthz(c *echo.Context) error {
+	return c.JSONBlob(http.StatusOK, []byte(`{"status": "ok"}`+"\n"))
+}
+
+// readyz is GET /readyz: 200 when the app is ready, else 503 with the
+// reasons.
+func (s *Server) readyz(c *echo.Context) error {
+	reasons := s.notReady()
+	body := struct {
+		Ready   bool     `json:"ready"`
+		Reasons []string `json:"reasons"`
+	}{len(reasons) == 0, reasons}
+	code := http.StatusOK
+	if !body.Ready {
+		code = http.StatusServiceUnavailable
+		c.Response().Header().Set("Retry-After", retryAfter)
+	}
+	return c.JSON(code, body)
+}

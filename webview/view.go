@@ -1,0 +1,332 @@
+package webview
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+	"go.starlark.net/starlark"
+
+	"github.com/weirstream/weir/engine"
+	"github.com/weirstream/weir/interp"
+)
+
+// view is one web view as the server runs it.
+type view struct {
+	s    *Server
+	plan *engine.WebViewPlan
+	// route is the Echo path: the base path and the view's path with
+	// {name} written :name.
+	route string
+	// params are the path parameters the first operation's function takes
+	// by name.
+	params []string
+}
+
+func newView(s *Server, p *engine.WebViewPlan) (*view, error) {
+	v := &view{s: s, plan: p, route: s.base + echoPath(p.Path)}
+	if len(p.Ops) > 0 && p.Ops[0].Func != nil {
+		for _, name := range p.PathParams {
+			if p.Ops[0].Func.Accepts(name) {
+				v.params = append(v.params, name)
+			}
+		}
+	}
+	for _, op := range p.Ops {
+		for _, ta := range op.Tables {
+			if ta.Table == nil {
+				return nil, fmt.Errorf("operation %s: no table %s", op.Name, ta.Name)
+			}
+		}
+	}
+	return v, nil
+}
+
+// echoPath writes a web view path's {name} segments as Echo's :name.
+func echoPath(path string) string {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			segs[i] = ":" + seg[1:len(seg)-1]
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// serveView is a web view's handler.
+func (s *Server) serveView(v *view) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		r := c.Request()
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.HandlerTimeout)
+		defer cancel()
+		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, s.opts.MaxBodyBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				writeError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
+				return nil
+			}
+			writeError(c, http.StatusBadRequest, "reading the request body: "+err.Error())
+			return nil
+		}
+		if s.runs && !s.rt.Running(s.app.Name) {
+			unavailable(c, fmt.Sprintf("app %s is not running (starting or stopping)", s.app.Name))
+			return nil
+		}
+		req := newRequest(r, c.PathValues(), body)
+		w := s.worker()
+		out := w.run(ctx, v, req)
+		if out.elsewhere != nil && !out.produced {
+			s.putWorker(w)
+			s.forward(ctx, c, v, out.elsewhere, body)
+			return nil
+		}
+		defer s.putWorker(w)
+		if ctx.Err() != nil {
+			if r.Context().Err() != nil {
+				return nil // the client went away
+			}
+			unavailable(c, fmt.Sprintf("the request took longer than %s", s.opts.HandlerTimeout))
+			return nil
+		}
+		w.respond(c, v, out)
+		return nil
+	}
+}
+
+// worker runs requests on its interpreter thread, one at a time.
+type worker struct {
+	s      *Server
+	th     *interp.Thread
+	serdes map[string]*interp.Serializer
+	args   starlark.Tuple
+}
+
+// worker takes an idle worker, or makes one.
+func (s *Server) worker() *worker {
+	select {
+	case w := <-s.workers:
+		return w
+	default:
+		return &worker{s: s, th: interp.NewThread(s.app.Code), serdes: map[string]*interp.Serializer{}, args: make(starlark.Tuple, 1)}
+	}
+}
+
+// putWorker keeps a worker for a later request, unless enough are idle.
+func (s *Server) putWorker(w *worker) {
+	select {
+	case s.workers <- w:
+	default:
+	}
+}
+
+// outcome is what a request's pipeline came to.
+type outcome struct {
+	values []interp.Value // what reached the end
+	err    *opError
+	// elsewhere is set when a table read needed a partition another
+	// replica holds: the request goes there.
+	elsewhere *engine.ElsewhereError
+	// produced: a record was sent (or an item queued) before the end.
+	produced bool
+}
+
+// opError is a failure of an operation or a selector: the error value
+// code sees is {"operation": Operation, "message": Message}.
+type opError struct {
+	Operation string
+	Message   string
+	err       error // the full error, for the log
+}
+
+// result is the pipeline's result: the value, a list of several, or
+// None.
+func (o *outcome) result() interp.Value {
+	switch len(o.values) {
+	case 0:
+		return starlark.None
+	case 1:
+		return o.values[0]
+	}
+	return starlark.NewList(o.values)
+}
+
+// run runs the view's pipeline on req.
+func (w *worker) run(ctx context.Context, v *view, req *request) *outcome {
+	out := &outcome{}
+	rec := &recorder{}
+	cur := []interp.Value{req}
+	var next []interp.Value
+	fail := func(op string, err error) *outcome {
+		if out.elsewhere = rec.elsewhere; out.elsewhere == nil || out.produced {
+			out.err = newOpError(op, err)
+			if out.elsewhere != nil {
+				out.err.Message = fmt.Sprintf("%s, and this request already sent records, so it is not forwarded to that replica (%s)", out.elsewhere.Error(), out.err.Message)
+				out.elsewhere = nil
+			}
+		}
+		return out
+	}
+	for i := range v.plan.Ops {
+		op := &v.plan.Ops[i]
+		first := i == 0
+		next = next[:0]
+		for _, x := range cur {
+			switch op.Kind {
+			case engine.OpMap, engine.OpFilter:
+				kw, err := w.kwargs(v, op, first, req, rec)
+				if err != nil {
+					return fail(op.Name, err)
+				}
+				w.args[0] = x
+				y, err := op.Func.Call(w.th, nil, w.args, kw)
+				w.args[0] = nil
+				if err != nil {
+					return fail(op.Name, err)
+				}
+				if op.Kind == engine.OpFilter {
+					if y.Truth() {
+						next = append(next, x)
+					}
+				} else if items, ok := interp.Fanned(y); ok {
+					next = append(next, items...)
+				} else {
+					next = append(next, y)
+				}
+			case engine.OpTopicSend:
+				meta, sent, err := w.send(ctx, op.Send, x)
+				if sent {
+					out.produced = true
+				}
+				if err != nil {
+					return fail(op.Name, err)
+				}
+				switch {
+				case op.Send.Ack && sent:
+					next = append(next, meta)
+				case op.Send.PassThrough:
+					next = append(next, x)
+				}
+			}
+			if ctx.Err() != nil {
+				return fail(op.Name, ctx.Err())
+			}
+		}
+		cur, next = next, cur
+		if len(cur) == 0 {
+			break
+		}
+	}
+	if len(v.plan.Ops) == 0 {
+		cur = cur[:0]
+	}
+	out.values = append([]interp.Value(nil), cur...)
+	return out
+}
+
+// kwargs are an operation's keyword arguments: its tables, read-only, and
+// for the first operation the path parameters its function takes.
+func (w *worker) kwargs(v *view, op *engine.OpPlan, first bool, req *request, rec *recorder) ([]starlark.Tuple, error) {
+	var kw []starlark.Tuple
+	for _, ta := range op.Tables {
+		t, err := w.s.rt.WebTable(w.s.app.Name, ta.Name)
+		if err != nil {
+			return nil, err
+		}
+		var deflt func() (interp.Value, error)
+		if d := ta.Table.Default; d != nil {
+			deflt = func() (interp.Value, error) {
+				x, err := d.Call(w.th, nil, nil, nil)
+				if err != nil {
+					return nil, err
+				}
+				return interp.DefaultOf(x), nil
+			}
+		}
+		tv := interp.NewTableValue(ta.Name, &readTable{t: t, rec: rec}, deflt, true)
+		kw = append(kw, starlark.Tuple{starlark.String(ta.Param), tv})
+	}
+	if first {
+		for _, name := range v.params {
+			kw = append(kw, starlark.Tuple{starlark.String(name), req.param(name)})
+		}
+	}
+	return kw, nil
+}
+
+// recorder notes the first read of a partition held elsewhere: the
+// error reaches the pipeline as a code block's failure, without its type.
+type recorder struct {
+	elsewhere *engine.ElsewhereError
+}
+
+// readTable is a table of a web view: reads note a partition held
+// elsewhere.
+type readTable struct {
+	t   interp.Table
+	rec *recorder
+}
+
+func (r *readTable) Get(k interp.Value) (interp.Value, bool, error) {
+	v, ok, err := r.t.Get(k)
+	if err != nil {
+		var ee *engine.ElsewhereError
+		if errors.As(err, &ee) && r.rec.elsewhere == nil {
+			r.rec.elsewhere = ee
+		}
+	}
+	return v, ok, err
+}
+
+func (r *readTable) Set(k, v interp.Value) error { return r.t.Set(k, v) }
+func (r *readTable) Delete(k interp.Value) error { return r.t.Delete(k) }
+func (r *readTable) Len() (int, error)           { return r.t.Len() }
+func (r *readTable) Scan(prefix interp.Value, fn func(k, v interp.Value) bool) error {
+	return r.t.Scan(prefix, fn)
+}
+
+// newOpError makes the error value of a failure: the code block's message
+// without its position and backtrace.
+func newOpError(op string, err error) *opError {
+	msg := err.Error()
+	var ie *interp.Error
+	if errors.As(err, &ie) {
+		msg = ie.Message
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		msg = "the request took too long"
+	case errors.Is(err, context.Canceled):
+		msg = "the request was cancelled"
+	}
+	return &opError{Operation: op, Message: pythonMessage(msg), err: err}
+}
+
+// pythonMessage is the message of a Python exception raised by name
+// ("ValueError: bad" gives "bad"), as str(e) gives it; other messages are
+// kept whole.
+func pythonMessage(msg string) string {
+	name, rest, ok := strings.Cut(msg, ": ")
+	if !ok || !(strings.HasSuffix(name, "Error") || strings.HasSuffix(name, "Exception")) {
+		return msg
+	}
+	for i, r := range name {
+		ok := r >= 'A' && r <= 'Z' || i > 0 && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
+		if !ok {
+			return msg
+		}
+	}
+	return rest
+}
+
+// value is the error value code sees.
+func (e *opError) value() interp.Value {
+	d := starlark.NewDict(2)
+	_ = d.SetKey(starlark.String("operation"), starlark.String(e.Operation))
+	_ = d.SetKey(starlark.String("message"), starlark.String(e.Message))
+	return d
+}
