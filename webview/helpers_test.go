@@ -132,7 +132,9 @@ type reply struct {
 	body   []byte
 }
 
-func (r reply) String() string { return http.StatusText(r.status) + " " + strings.TrimSpace(string(r.body)) }
+func (r reply) String() string {
+	return http.StatusText(r.status) + " " + strings.TrimSpace(string(r.body))
+}
 
 // do sends a request and reads the answer.
 func do(t *testing.T, method, url string, header http.Header, body []byte) reply {
