@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/weirstream/weir/engine"
 	"github.com/weirstream/weir/engine/kafka/kafkatest"
 	"github.com/weirstream/weir/spec"
+	"github.com/weirstream/weir/webview"
 )
 
 // stopTimeout bounds how long a stop may take to finish in-flight work and
@@ -23,12 +26,18 @@ import (
 // start.
 const stopTimeout = 30 * time.Second
 
+// webStopTimeout bounds how long the web servers wait for the requests in
+// flight when the process stops.
+const webStopTimeout = 10 * time.Second
+
 // runFlags are the flags run and dev share.
 type runFlags struct {
-	dataDir    string
-	logFormat  string
-	logLevel   string
-	instanceID string
+	dataDir      string
+	logFormat    string
+	logLevel     string
+	instanceID   string
+	advertiseURL string
+	webPort      int
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -36,6 +45,14 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", envOr("WEIR_LOG_FORMAT", "text"), "log format: text or json (WEIR_LOG_FORMAT)")
 	fs.StringVar(&f.logLevel, "log-level", envOr("WEIR_LOG_LEVEL", "info"), "log level: debug, info, warn or error (WEIR_LOG_LEVEL)")
 	fs.StringVar(&f.instanceID, "instance-id", os.Getenv("WEIR_INSTANCE_ID"), "this instance's stable id: static group membership and the transactional id (WEIR_INSTANCE_ID)")
+	fs.StringVar(&f.advertiseURL, "advertise-url", os.Getenv("WEIR_ADVERTISE_URL"), "the URL other replicas reach this one's web servers at, http://host[:port]; without a port, each app's port (WEIR_ADVERTISE_URL; default http://<hostname>:<port>)")
+	webPort := -1
+	if v := os.Getenv("WEIR_WEB_PORT"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			webPort = n
+		}
+	}
+	fs.IntVar(&f.webPort, "web-port", webPort, "the web server's port for every app, 0 for a free one; -1: each app's spec.config.webPort (WEIR_WEB_PORT)")
 }
 
 func envOr(key, dflt string) string {
@@ -141,11 +158,22 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 		fmt.Fprintf(stderr, "weir %s: %v\n", name, err)
 		return exitInvalid
 	}
+	servers, err := startWeb(ctx, rt, plan, &f, dev, log, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "weir %s: %v\n", name, err)
+		stopCtx, cancelStop := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancelStop()
+		if err := rt.Stop(stopCtx); err != nil {
+			log.Error("stopped before in-flight work finished; it will be processed again at the next start", "err", err)
+		}
+		return exitInvalid
+	}
 	for _, a := range plan.Apps {
 		log.Info("app running", "app", a.Name, "group", a.Group, "client", a.Client, "agents", len(a.Agents))
 	}
 	<-ctx.Done()
 	log.Info("stopping: finishing in-flight work")
+	stopWeb(servers, log)
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancelStop()
 	if err := rt.Stop(stopCtx); err != nil {
@@ -154,6 +182,61 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// startWeb starts a web server for every app that has web views or sets
+// spec.config.webPort (every app when --web-port is given). dev binds the
+// loopback interface and prints each server's URL.
+func startWeb(ctx context.Context, rt *engine.Runtime, plan *engine.Plan, f *runFlags, dev bool, log *slog.Logger, stdout io.Writer) ([]*webview.Server, error) {
+	var apps []*engine.AppPlan
+	for _, a := range plan.Apps {
+		if len(a.WebViews) > 0 || a.Spec.App.Written("spec.config.webPort") || f.webPort >= 0 {
+			apps = append(apps, a)
+		}
+	}
+	if f.webPort > 0 && len(apps) > 1 {
+		return nil, fmt.Errorf("--web-port %d serves one app, and %d apps serve HTTP: give each its own spec.config.webPort, or use --web-port 0", f.webPort, len(apps))
+	}
+	var servers []*webview.Server
+	for _, a := range apps {
+		port := a.WebPort
+		if f.webPort >= 0 {
+			port = f.webPort
+		}
+		host := ""
+		if dev {
+			host = "127.0.0.1"
+		}
+		s, err := webview.New(rt, a, webview.Options{
+			Addr:         net.JoinHostPort(host, strconv.Itoa(port)),
+			AdvertiseURL: f.advertiseURL,
+			Logger:       log,
+		})
+		if err == nil {
+			err = s.Start(ctx)
+		}
+		if err != nil {
+			stopWeb(servers, log)
+			return nil, err
+		}
+		servers = append(servers, s)
+		if dev {
+			fmt.Fprintf(stdout, "weir dev: app %s serves http://%s\n", a.Name, s.Addr())
+		}
+	}
+	return servers, nil
+}
+
+// stopWeb stops the web servers, letting the requests in flight finish
+// for a while.
+func stopWeb(servers []*webview.Server, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), webStopTimeout)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Stop(ctx); err != nil {
+			log.Warn("the web server stopped before its requests in flight finished", "url", s.URL(), "error", err)
+		}
+	}
 }
 
 // startDevBroker starts the embedded broker, on a given port or a free one.
