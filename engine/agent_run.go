@@ -60,6 +60,16 @@ type appRun struct {
 	rec         recovery
 	globalReady chan struct{} // closed when the global tables caught up; nil: none
 
+	// The app's lifecycle (launch, shutdown): stopFn ends its loops,
+	// killFn cuts short what they wait on; exited is closed when all its
+	// goroutines have returned.
+	stopFn, killFn context.CancelFunc
+	exited         chan struct{}
+	stopOnce       sync.Once
+
+	// swap is a code swap waiting for the loop's next transaction boundary.
+	swap atomic.Pointer[swapRequest]
+
 	// unready says why the app is not ready (nil: ready): it is starting,
 	// or its session failed and is being renewed, or Poll reports errors.
 	// A transaction that ends without error makes it ready again.
@@ -80,13 +90,20 @@ type appRun struct {
 
 // agentRun is an agent at run time.
 type agentRun struct {
-	plan    *AgentPlan
+	name    string
+	plan    *AgentPlan // read by the one goroutine that runs the agent
 	topics  map[string]bool
 	pattern *regexp.Regexp
 	limiter logLimiter
 	log     *slog.Logger
 
 	in, out, deadLetters atomic.Int64
+
+	// viaChannel: the agent consumes a channel (its consumer swaps its code).
+	viaChannel bool
+	// updatesTables: the agent's operations use partitioned tables (its
+	// shape: a code swap keeps it).
+	updatesTables bool
 }
 
 func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client, db *state.DB) (*appRun, error) {
@@ -132,7 +149,12 @@ func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client, db *state.DB) (*ap
 	consumesTopics := false
 	var within time.Duration
 	for _, ag := range ap.Agents {
-		ar := &agentRun{plan: ag, topics: map[string]bool{}, log: a.log.With("agent", ag.Name)}
+		ar := &agentRun{plan: ag, name: ag.Name, viaChannel: ag.Input.Channel != "", topics: map[string]bool{}, log: a.log.With("agent", ag.Name)}
+		for _, op := range ag.Ops {
+			for _, ta := range op.Tables {
+				ar.updatesTables = ar.updatesTables || (ta.Table != nil && !ta.Table.Global)
+			}
+		}
 		for _, t := range ag.Input.Topics {
 			ar.topics[t] = true
 		}
@@ -331,6 +353,38 @@ func (a *appRun) run(ctx, killCtx context.Context) (wait func()) {
 	}
 }
 
+// launch starts the app's goroutines.
+func (a *appRun) launch() {
+	loopCtx, stop := context.WithCancel(context.Background())
+	killCtx, kill := context.WithCancel(context.Background())
+	a.stopFn, a.killFn = stop, kill
+	a.exited = make(chan struct{})
+	wait := a.run(loopCtx, killCtx)
+	go func() {
+		wait()
+		close(a.exited)
+	}()
+}
+
+// shutdown stops the app: it finishes the work in flight, commits it and
+// closes the session. When ctx ends first, what is still open is aborted
+// (its records come again) and ctx's error is returned.
+func (a *appRun) shutdown(ctx context.Context) error {
+	a.stopFn()
+	var err error
+	select {
+	case <-a.exited:
+	case <-ctx.Done():
+		a.killFn()
+		a.stopOnce.Do(func() { close(a.stopping) })
+		<-a.exited
+		err = ctx.Err()
+	}
+	a.killFn()
+	a.close()
+	return err
+}
+
 // close ends the session (aborting an open transaction) and the producer.
 func (a *appRun) close() {
 	if a.sess != nil {
@@ -379,6 +433,10 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 	grace := a.rt.opts.TableGrace
 	nextClean := time.Now().Add(min(grace, a.rt.opts.CleanInterval))
 	for loopCtx.Err() == nil {
+		if req := a.swap.Swap(nil); req != nil {
+			a.applyCode(req.plan)
+			close(req.done)
+		}
 		if now := time.Now(); now.After(nextClean) {
 			a.cleanRevoked(grace)
 			for _, t := range a.tables {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -62,6 +63,23 @@ type channelRun struct {
 	w     *worker
 	flush chan struct{} // the app asks the consumer to process its batches
 	done  chan struct{} // closed when the consumer returns
+	// code is new code for the consumer's agents (reload.go), taken
+	// between two items.
+	code atomic.Pointer[AppPlan]
+}
+
+// takeCode swaps in new code waiting for the consumer.
+func (c *channelRun) takeCode() {
+	ap := c.code.Swap(nil)
+	if ap == nil {
+		return
+	}
+	for _, ag := range c.subs {
+		if p := ap.Agent(ag.name); p != nil {
+			ag.plan = p
+		}
+	}
+	c.w.fresh(ap)
 }
 
 func newChannelRun(a *appRun, name string, subs []*agentRun) *channelRun {
@@ -137,14 +155,17 @@ func (c *channelRun) run() {
 	for {
 		select {
 		case it, ok := <-c.q:
+			c.takeCode()
 			if !ok {
 				c.w.flushTakes()
 				return
 			}
 			c.handle(it)
 		case <-c.flush:
+			c.takeCode()
 			c.w.flushTakes()
 		case <-tick:
+			c.takeCode()
 			c.flushDue()
 		}
 		// Arm the timer for the oldest batch with a within.

@@ -66,10 +66,11 @@ type Runtime struct {
 	started bool
 	apps    []*appRun
 	dbs     map[string]*state.DB // table stores, by directory
-	// stop ends the polling of every loop; kill cancels what they wait on
-	// (Begin, End) when Stop's context ends first.
-	stop, kill context.CancelFunc
-	wg         sync.WaitGroup
+
+	// generation counts the plans applied (1: the plan started with); hash
+	// is what Apply was told of the current one.
+	generation int64
+	hash       string
 }
 
 // NewRuntime returns a runtime for plan; nothing starts before Start.
@@ -168,51 +169,56 @@ func (r *Runtime) Start(ctx context.Context) error {
 		return fmt.Errorf("runtime: not yet supported by the runtime:\n  %s", strings.Join(u, "\n  "))
 	}
 	var apps []*appRun
-	fail := func(err error) error {
-		for _, a := range apps {
-			a.close()
-		}
-		r.closeStores()
-		return err
-	}
 	for _, ap := range r.plan.Apps {
-		if len(ap.Agents) == 0 && len(ap.Tasks) == 0 {
+		if !runs(ap) {
 			continue
 		}
-		client, err := clientFor(ap.Client)
+		a, err := r.startApp(ctx, ap)
 		if err != nil {
-			return fail(fmt.Errorf("app %s: %w", ap.Name, err))
-		}
-		if err := declareTopics(ctx, client, ap, r.log.With("app", ap.Name)); err != nil {
-			return fail(fmt.Errorf("app %s: %w", ap.Name, err))
-		}
-		var db *state.DB
-		if len(ap.Tables) > 0 {
-			if db, err = r.store(ap); err != nil {
-				return fail(fmt.Errorf("app %s: %w", ap.Name, err))
+			sctx, cancel := context.WithTimeout(context.Background(), endTimeout)
+			for _, a := range apps {
+				_ = a.shutdown(sctx)
 			}
-			if err := checkTablePartitions(ctx, client, ap); err != nil {
-				return fail(fmt.Errorf("app %s: %w", ap.Name, err))
-			}
-		}
-		a, err := newAppRun(r, ap, client, db)
-		if err != nil {
-			return fail(fmt.Errorf("app %s: %w", ap.Name, err))
+			cancel()
+			r.closeStores()
+			return fmt.Errorf("app %s: %w", ap.Name, err)
 		}
 		apps = append(apps, a)
 	}
-	loopCtx, stop := context.WithCancel(context.Background())
-	killCtx, kill := context.WithCancel(context.Background())
-	r.stop, r.kill, r.apps, r.started = stop, kill, apps, true
-	for _, a := range apps {
-		wait := a.run(loopCtx, killCtx)
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			wait()
-		}()
-	}
+	r.apps, r.started = apps, true
+	r.generation = 1
 	return nil
+}
+
+// runs reports whether an app has anything to run: agents or tasks. An app
+// of web views only is served by package webview alone.
+func runs(ap *AppPlan) bool { return len(ap.Agents) > 0 || len(ap.Tasks) > 0 }
+
+// startApp declares an app's topics, checks what it needs of the cluster,
+// opens its session and store and starts it. ctx bounds the start only.
+func (r *Runtime) startApp(ctx context.Context, ap *AppPlan) (*appRun, error) {
+	client, err := clientFor(ap.Client)
+	if err != nil {
+		return nil, err
+	}
+	if err := declareTopics(ctx, client, ap, r.log.With("app", ap.Name)); err != nil {
+		return nil, err
+	}
+	var db *state.DB
+	if len(ap.Tables) > 0 {
+		if db, err = r.store(ap); err != nil {
+			return nil, err
+		}
+		if err := checkTablePartitions(ctx, client, ap); err != nil {
+			return nil, err
+		}
+	}
+	a, err := newAppRun(r, ap, client, db)
+	if err != nil {
+		return nil, err
+	}
+	a.launch()
+	return a, nil
 }
 
 // Stop finishes the work in flight, commits it, and closes the sessions.
@@ -225,27 +231,24 @@ func (r *Runtime) Stop(ctx context.Context) error {
 		return nil
 	}
 	r.started = false
-	r.stop()
-	done := make(chan struct{})
-	go func() { r.wg.Wait(); close(done) }()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		r.kill()
-		for _, a := range r.apps {
-			close(a.stopping)
-		}
-		<-done
-		err = ctx.Err()
+	errs := make([]error, len(r.apps))
+	var wg sync.WaitGroup
+	for i, a := range r.apps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = a.shutdown(ctx)
+		}()
 	}
-	r.kill()
-	for _, a := range r.apps {
-		a.close()
-	}
+	wg.Wait()
 	r.apps = nil
 	r.closeStores()
-	return err
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // store returns the table store of an app's data dir, opening it once.

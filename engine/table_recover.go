@@ -72,12 +72,8 @@ func (a *appRun) hasPartitioned() bool {
 // its partitions decide which table partitions this replica holds.
 func (a *appRun) stateful(topic string) bool {
 	for _, ag := range a.route(topic) {
-		for _, op := range ag.plan.Ops {
-			for _, ta := range op.Tables {
-				if ta.Table != nil && !ta.Table.Global {
-					return true
-				}
-			}
+		if ag.updatesTables {
+			return true
 		}
 	}
 	return false

@@ -37,6 +37,9 @@ type taskRun struct {
 	log     *slog.Logger
 	limiter logLimiter
 	cron    cron.Schedule // nil unless a cron schedule
+	sched   *SchedulePlan // the schedule, fixed for the task's life
+	// code is new code (reload.go), taken at the next run.
+	code atomic.Pointer[AppPlan]
 
 	runs, failures atomic.Int64
 }
@@ -46,7 +49,7 @@ type taskRun struct {
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 func newTaskRun(a *appRun, p *TaskPlan) (*taskRun, error) {
-	t := &taskRun{plan: p, app: a, w: newWorker(a), log: a.log.With("task", p.Name)}
+	t := &taskRun{plan: p, app: a, w: newWorker(a), log: a.log.With("task", p.Name), sched: p.Schedule}
 	if s := p.Schedule; s != nil && s.Cron != "" {
 		sched, err := cronParser.Parse(s.Cron)
 		if err != nil {
@@ -59,9 +62,10 @@ func newTaskRun(a *appRun, p *TaskPlan) (*taskRun, error) {
 
 // run runs the task on its schedule until ctx ends.
 func (t *taskRun) run(ctx context.Context) {
-	s := t.plan.Schedule
+	// The schedule and onLeader are shape: a code swap keeps them.
+	s, onLeader := t.plan.Schedule, t.plan.OnLeader
 	if s == nil {
-		if t.plan.OnLeader && !t.app.waitLeader(ctx) {
+		if onLeader && !t.app.waitLeader(ctx) {
 			return
 		}
 		t.fire()
@@ -77,7 +81,7 @@ func (t *taskRun) run(ctx context.Context) {
 		case <-timer.C:
 		}
 		started := time.Now()
-		if !t.plan.OnLeader || t.app.isLeader() {
+		if !onLeader || t.app.isLeader() {
 			t.fire()
 		}
 		next = t.next(started)
@@ -91,13 +95,21 @@ func (t *taskRun) run(ctx context.Context) {
 // next is the task's next time after from.
 func (t *taskRun) next(from time.Time) time.Time {
 	if t.cron != nil {
-		return t.cron.Next(from.In(t.plan.Schedule.Location))
+		return t.cron.Next(from.In(t.sched.Location))
 	}
-	return from.Add(t.plan.Schedule.Interval)
+	return from.Add(t.sched.Interval)
 }
 
 // fire runs the task's pipeline once.
 func (t *taskRun) fire() {
+	if ap := t.code.Swap(nil); ap != nil {
+		for _, p := range ap.Tasks {
+			if p.Name == t.plan.Name {
+				t.plan = p
+			}
+		}
+		t.w.fresh(ap)
+	}
 	w := t.w
 	w.txn, w.rawKey, w.hasRaw, w.ag = false, nil, false, nil
 	t.runs.Add(1)

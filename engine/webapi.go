@@ -254,7 +254,7 @@ func (r *Runtime) Stats() []AgentStats {
 	var out []AgentStats
 	for _, a := range apps {
 		for _, ag := range a.agents {
-			out = append(out, AgentStats{App: a.plan.Name, Agent: ag.plan.Name,
+			out = append(out, AgentStats{App: a.plan.Name, Agent: ag.name,
 				In: ag.in.Load(), Out: ag.out.Load(), DeadLetters: ag.deadLetters.Load()})
 		}
 	}
