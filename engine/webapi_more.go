@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/weirstream/weir/engine/kafka"
 	"github.com/weirstream/weir/interp"
@@ -15,6 +16,17 @@ import (
 // what serves an app beside its runtime, such as web view ingest for an
 // app the runtime does not run and the replicas' members topic.
 func ClientFor(name string) (kafka.Client, error) { return clientFor(name) }
+
+// DeclareTopics declares an app's topics as Start does, for an app the
+// runtime does not run (it has neither agents nor tasks) but whose web
+// views send to topics it declares.
+func DeclareTopics(ctx context.Context, ap *AppPlan, log *slog.Logger) error {
+	client, err := clientFor(ap.Client)
+	if err != nil {
+		return err
+	}
+	return declareTopics(ctx, client, ap, log)
+}
 
 // Running reports whether the runtime runs an app now. An app with neither
 // agents nor tasks is never run (it consumes and schedules nothing).
@@ -51,6 +63,16 @@ func (r *Runtime) SendChannel(ctx context.Context, app, channel string, key, val
 	if c == nil {
 		return fmt.Errorf("channel %q: %w", channel, errNoChannel)
 	}
+	if a.sess == nil && len(a.tasks) == 0 {
+		// The app's loop and tasks are what keep its channels open (see
+		// appRun.run): without either they are closed at the start.
+		return fmt.Errorf("channel %q: the runtime keeps an app's channels open only while the app consumes topics or runs tasks, and app %s does neither", channel, app)
+	}
+	// What the consumers send of an item that is in no transaction goes
+	// through the app's producer: make it now if the app has none.
+	if _, err := a.ingestProducer(); err != nil {
+		return err
+	}
 	it := &chanItem{channel: channel}
 	if key != nil {
 		it.ev.Key = interp.Copy(key)
@@ -61,7 +83,7 @@ func (r *Runtime) SendChannel(ctx context.Context, app, channel string, key, val
 	// fails as a stopping app's sends do.
 	defer func() {
 		if recover() != nil {
-			err = errStopping
+			err = fmt.Errorf("channel %q is closed: %w", channel, errStopping)
 		}
 	}()
 	select {

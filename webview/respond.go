@@ -20,22 +20,23 @@ type answer struct {
 	ctype   string
 }
 
-// respond writes a web view's answer to the outcome of its pipeline,
+// answer shapes a web view's answer to the outcome of its pipeline,
 // through its selectors (see the package doc).
-func (w *worker) respond(c *echo.Context, v *view, out *outcome) {
+func (w *worker) answer(v *view, out *outcome) *answer {
 	rp := &v.plan.Response
-	var a *answer
 	if out.err == nil {
-		var oe *opError
-		a, oe = w.success(rp, out.result())
-		if oe != nil {
-			out.err = oe
+		a, oe := w.success(rp, out.result())
+		if oe == nil {
+			return a
 		}
+		out.err = oe
 	}
-	if out.err != nil {
-		w.s.logError("a web view failed", "webView", v.plan.Name, "operation", out.err.Operation, "error", out.err.err)
-		a = w.failure(rp, out.err)
-	}
+	w.s.logError("a web view failed", "webView", v.plan.Name, "operation", out.err.Operation, "error", out.err.err)
+	return w.failure(rp, out.err)
+}
+
+// write writes the answer.
+func (a *answer) write(c *echo.Context) {
 	h := c.Response().Header()
 	for _, kv := range a.headers {
 		h.Set(kv[0], kv[1])
@@ -43,12 +44,10 @@ func (w *worker) respond(c *echo.Context, v *view, out *outcome) {
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", a.ctype)
 	}
-	if c.Request().Method == http.MethodHead {
-		c.Response().WriteHeader(a.status)
-		return
-	}
 	c.Response().WriteHeader(a.status)
-	_, _ = c.Response().Write(a.body)
+	if c.Request().Method != http.MethodHead {
+		_, _ = c.Response().Write(a.body)
+	}
 }
 
 // success shapes the answer to a result, or fails with the error of the

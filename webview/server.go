@@ -97,6 +97,8 @@ type Server struct {
 	url    string
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// handlers are the pipelines running beside their requests' handlers.
+	handlers sync.WaitGroup
 }
 
 // New returns the server of an app of the runtime's plan; nothing is
@@ -226,6 +228,13 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.srv != nil {
 		return errors.New("webview: already started")
 	}
+	if !s.runs && (len(s.app.Topics) > 0 || len(s.app.MustExist) > 0) {
+		// The runtime does not run this app (no agents, no tasks), so its
+		// web views' topics are declared here.
+		if err := engine.DeclareTopics(ctx, s.app, s.log); err != nil {
+			return fmt.Errorf("app %s: %w", s.app.Name, err)
+		}
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.opts.Addr)
 	if err != nil {
@@ -321,6 +330,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	if err != nil {
 		s.srv.Close()
 	}
+	s.handlers.Wait()
 	if s.members != nil {
 		s.members.withdraw(ctx)
 	}

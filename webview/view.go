@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/labstack/echo/v5"
@@ -78,24 +79,60 @@ func (s *Server) serveView(v *view) echo.HandlerFunc {
 			return nil
 		}
 		req := newRequest(r, c.PathValues(), body)
-		w := s.worker()
-		out := w.run(ctx, v, req)
-		if out.elsewhere != nil && !out.produced {
-			s.putWorker(w)
-			s.forward(ctx, c, v, out.elsewhere, body)
-			return nil
+		// The pipeline and the selectors run beside the handler, which
+		// answers 503 at the deadline even while code still runs (a call
+		// ends within the app's codeTimeout; its worker is idle then).
+		done := make(chan handled, 1)
+		s.handlers.Add(1)
+		go func() {
+			defer s.handlers.Done()
+			s.handle(ctx, v, req, done)
+		}()
+		var h handled
+		select {
+		case h = <-done:
+		case <-ctx.Done():
 		}
-		defer s.putWorker(w)
-		if ctx.Err() != nil {
-			if r.Context().Err() != nil {
-				return nil // the client went away
-			}
+		switch {
+		case h.elsewhere != nil:
+			s.forward(ctx, c, v, h.elsewhere, body)
+		case h.answer != nil && ctx.Err() == nil:
+			h.answer.write(c)
+		case r.Context().Err() != nil:
+			// The client went away.
+		case h.answer == nil && ctx.Err() == nil:
+			writeError(c, http.StatusInternalServerError, "internal error")
+		default:
 			unavailable(c, fmt.Sprintf("the request took longer than %s", s.opts.HandlerTimeout))
-			return nil
 		}
-		w.respond(c, v, out)
 		return nil
 	}
+}
+
+// handled is what a request came to: an answer, or a partition held
+// elsewhere (the request is forwarded); neither after a panic.
+type handled struct {
+	answer    *answer
+	elsewhere *engine.ElsewhereError
+}
+
+// handle runs a request's pipeline and selectors on a worker.
+func (s *Server) handle(ctx context.Context, v *view, req *request, done chan<- handled) {
+	w := s.worker()
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("a web view panicked", "webView", v.plan.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			done <- handled{}
+			return // the worker's thread is not reused
+		}
+		s.putWorker(w)
+	}()
+	out := w.run(ctx, v, req)
+	if out.elsewhere != nil && !out.produced {
+		done <- handled{elsewhere: out.elsewhere}
+		return
+	}
+	done <- handled{answer: w.answer(v, out)}
 }
 
 // worker runs requests on its interpreter thread, one at a time.
