@@ -29,6 +29,10 @@ import (
 const (
 	KindPassthrough = "passthrough"
 	KindApp         = "app"
+	KindCount       = "count"
+	// KindReplay is not a case to ask for: it follows each count case
+	// (see Config.NoReplay).
+	KindReplay = "replay"
 )
 
 // Case is one measurement: a kind run with a Kafka client.
@@ -40,12 +44,14 @@ type Case struct {
 func (c Case) String() string { return c.Kind + "/" + c.Client }
 
 // DefaultCases are the cases `weir bench` runs: the passthrough reference
-// with the default client, and the app with each client.
-const DefaultCases = "passthrough,app"
+// with the default client, the app with each client, and the count (with
+// the replay of its changelog) with the default client.
+const DefaultCases = "passthrough,app,count"
 
-// ParseCases reads a comma-separated list of cases: "passthrough" (with the
-// default client), "app" (with each client), or KIND:CLIENT, such as
-// app:franz or passthrough:librdkafka.
+// ParseCases reads a comma-separated list of cases: "passthrough" and
+// "count" (with the default client), "app" (with each client), or
+// KIND:CLIENT, such as app:franz, count:librdkafka or
+// passthrough:librdkafka.
 func ParseCases(s string) ([]Case, error) {
 	var out []Case
 	add := func(c Case) {
@@ -59,8 +65,8 @@ func ParseCases(s string) ([]Case, error) {
 			continue
 		}
 		kind, client, hasClient := strings.Cut(item, ":")
-		if kind != KindPassthrough && kind != KindApp {
-			return nil, fmt.Errorf("case %q: the kinds are %s and %s", item, KindPassthrough, KindApp)
+		if kind != KindPassthrough && kind != KindApp && kind != KindCount {
+			return nil, fmt.Errorf("case %q: the kinds are %s, %s and %s", item, KindPassthrough, KindApp, KindCount)
 		}
 		if hasClient && client != spec.ClientFranz && client != spec.ClientRdkafka {
 			return nil, fmt.Errorf("case %q: the clients are %s and %s", item, spec.ClientFranz, spec.ClientRdkafka)
@@ -68,7 +74,7 @@ func ParseCases(s string) ([]Case, error) {
 		switch {
 		case hasClient:
 			add(Case{kind, client})
-		case kind == KindPassthrough:
+		case kind == KindPassthrough || kind == KindCount:
 			add(Case{kind, spec.ClientFranz})
 		default:
 			add(Case{kind, spec.ClientFranz})
@@ -96,6 +102,9 @@ type Config struct {
 	Rate int
 	// Cases to run, in order; nil: DefaultCases.
 	Cases []Case
+	// NoReplay skips the replay that follows each count case: a runtime
+	// on an empty data dir rebuilding the count table from its changelog.
+	NoReplay bool
 	// App is the folder of the app the app cases run; "": DefaultApp.
 	App string
 	// CPUProfile, when set, makes each case's child write a CPU profile to
@@ -123,9 +132,15 @@ type Result struct {
 	Outputs        int            `json:"outputs"`
 	OutputsByTopic map[string]int `json:"outputsByTopic,omitempty"`
 	// Seconds is the span from the first output's timestamp to the last
-	// output seen committed; RecordsPerSecond is Records over it.
+	// output seen committed; RecordsPerSecond is Records over it. For a
+	// replay, Records is the changelog records replayed and Seconds the
+	// span from the first report of a table partition by Runtime.Tables
+	// to the first report of all of them recovered.
 	Seconds          float64 `json:"seconds"`
 	RecordsPerSecond float64 `json:"recordsPerSecond"`
+	// ReadySeconds (replay) is the time from Runtime.Start to every table
+	// partition recovered: group join and replay.
+	ReadySeconds float64 `json:"readySeconds,omitempty"`
 	// Latency percentiles and maximum, in milliseconds (see Report.Latency).
 	LatencyP50Ms float64 `json:"latencyP50Ms"`
 	LatencyP99Ms float64 `json:"latencyP99Ms"`
@@ -142,6 +157,8 @@ type Result struct {
 	ProduceSeconds float64 `json:"produceSeconds,omitempty"`
 	Profile        string  `json:"cpuProfile,omitempty"`
 	Error          string  `json:"error,omitempty"`
+
+	keep []string // topics left for Run to delete after the replay
 }
 
 // Report is a run's results and what they mean.
@@ -164,9 +181,11 @@ type Report struct {
 	Throughput  string  `json:"throughput"`
 	Latency     string  `json:"latency"`
 	PeakRSS     string  `json:"peakRSS"`
-	// Target is the goal for app/franz against the passthrough.
-	Target  float64  `json:"target"`
-	Results []Result `json:"results"`
+	// Target is the goal for app/franz against the passthrough;
+	// CountTarget that for count/franz.
+	Target      float64  `json:"target"`
+	CountTarget float64  `json:"countTarget"`
+	Results     []Result `json:"results"`
 }
 
 // Target is the least app/franz throughput, as a fraction of the
@@ -232,6 +251,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Latency:     "read time at a read_committed reader minus the produce time carried in the input record (field ts)",
 		PeakRSS:     "VmHWM of the child process that ran the case (the broker, input producer and reader run in the parent)",
 		Target:      Target,
+		CountTarget: CountTarget,
 	}
 	if cfg.Rate > 0 {
 		rep.Mode = "rate"
@@ -267,13 +287,42 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			fmt.Fprintf(cfg.Progress, "%s: %d records in %.2fs: %.0f records/s\n", c, res.Records, res.Seconds, res.RecordsPerSecond)
 		}
 		rep.Results = append(rep.Results, res)
+		if c.Kind == KindCount && !cfg.NoReplay {
+			if err == nil {
+				rep.Results = append(rep.Results, replayAfter(ctx, cfg, brokers, runID, c, &errs))
+			}
+			if len(res.keep) > 0 {
+				if admin, aerr := franz.New().NewAdmin(kafka.Config{Brokers: brokers, ClientID: "weir-bench"}); aerr == nil {
+					deleteTopics(cfg, admin, c, res.keep)
+					admin.Close()
+				}
+			}
+		}
 	}
 	rep.ratios()
 	return rep, errors.Join(errs...)
 }
 
-// ratios sets each app result's ratio to its passthrough. With a rate
-// every case runs at the feed rate: there is no ratio.
+// replayAfter runs the replay of a count case that has run.
+func replayAfter(ctx context.Context, cfg Config, brokers []string, runID string, c Case, errs *[]error) Result {
+	want := cfg.Records
+	if cfg.Rate > 0 {
+		want++ // the warm-up record was counted too
+	}
+	res, err := runReplay(ctx, cfg, countSetup(cfg, brokers, runID, c), want)
+	rc := Case{KindReplay, c.Client}
+	if err != nil {
+		res.Error = err.Error()
+		*errs = append(*errs, fmt.Errorf("%s: %w", rc, err))
+		fmt.Fprintf(cfg.Progress, "%s: failed: %v\n", rc, err)
+		return res
+	}
+	fmt.Fprintf(cfg.Progress, "%s: %d changelog records in %.2fs: %.0f records/s; recovered %.2fs after start\n", rc, res.Records, res.Seconds, res.RecordsPerSecond, res.ReadySeconds)
+	return res
+}
+
+// ratios sets each app and count result's ratio to its passthrough. With
+// a rate every case runs at the feed rate: there is no ratio.
 func (r *Report) ratios() {
 	if r.Mode == "rate" {
 		return
@@ -286,7 +335,7 @@ func (r *Report) ratios() {
 	}
 	for i := range r.Results {
 		res := &r.Results[i]
-		if res.Case != KindApp || res.Error != "" {
+		if res.Case != KindApp && res.Case != KindCount || res.Error != "" {
 			continue
 		}
 		ref := res.Client
@@ -319,7 +368,9 @@ func runCase(ctx context.Context, cfg Config, brokers []string, runID string, c 
 		input   string
 		outputs []string
 		topics  []string
+		specs   []kafka.TopicSpec // to create before the input is produced
 		want    int
+		keyOf   func(int) []byte
 	)
 	switch c.Kind {
 	case KindPassthrough:
@@ -341,6 +392,24 @@ func runCase(ctx context.Context, cfg Config, brokers []string, runID string, c 
 		input, outputs, topics = ba.input, ba.outputs, ba.topics
 		cs.App = &setup
 		want = expectedOutputs(cfg.Records)
+	case KindCount:
+		setup := countSetup(cfg, brokers, runID, c)
+		dir, err := os.MkdirTemp("", "weir-bench-")
+		if err != nil {
+			return res, err
+		}
+		ba, err := loadCount(setup, dir)
+		os.RemoveAll(dir)
+		if err != nil {
+			return res, err
+		}
+		// The app's own declarations (its changelog is compacted), so
+		// that the reader finds the changelog before the app starts.
+		specs = ba.plan.Apps[0].Topics
+		input, outputs, topics = ba.input, ba.outputs, ba.topics
+		cs.App = &setup
+		want = cfg.Records // a changelog record per input record
+		keyOf = countKey
 	default:
 		return res, fmt.Errorf("unknown case %q", c.Kind)
 	}
@@ -351,16 +420,17 @@ func runCase(ctx context.Context, cfg Config, brokers []string, runID string, c 
 		return res, err
 	}
 	defer admin.Close()
-	if err := createTopics(ctx, admin, append([]string{input}, outputs...), cfg.Partitions, cfg.Replicas); err != nil {
+	if specs == nil {
+		specs = topicSpecs(append([]string{input}, outputs...), cfg.Partitions, cfg.Replicas)
+	}
+	if err := createTopics(ctx, admin, specs); err != nil {
 		return res, err
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := admin.DeleteTopics(dctx, topics); err != nil {
-			fmt.Fprintf(cfg.Progress, "%s: deleting its topics: %v\n", c, err)
-		}
-	}()
+	if c.Kind == KindCount && !cfg.NoReplay {
+		res.keep = topics // the replay reads the changelog; Run deletes them after
+	} else {
+		defer deleteTopics(cfg, admin, c, topics)
+	}
 
 	pcfg := kcfg
 	pcfg.ClientID = "weir-bench-producer"
@@ -375,7 +445,7 @@ func runCase(ctx context.Context, cfg Config, brokers []string, runID string, c 
 	if cfg.Rate == 0 {
 		fmt.Fprintf(cfg.Progress, "%s: producing %d records to %s\n", c, cfg.Records, input)
 		t0 := time.Now()
-		if err := produceAll(ctx, prod, input, cfg.Records, 0); err != nil {
+		if err := produceAll(ctx, prod, input, cfg.Records, 0, keyOf); err != nil {
 			return res, fmt.Errorf("producing the input: %w", err)
 		}
 		res.ProduceSeconds = time.Since(t0).Seconds()
@@ -416,7 +486,7 @@ func runCase(ctx context.Context, cfg Config, brokers []string, runID string, c 
 			return res, ctx.Err()
 		}
 		fmt.Fprintf(cfg.Progress, "%s: warm; feeding %d records at %d/s to %s\n", c, cfg.Records, cfg.Rate, input)
-		go func() { feedErr <- produceAll(rctx, prod, input, cfg.Records, cfg.Rate) }()
+		go func() { feedErr <- produceAll(rctx, prod, input, cfg.Records, cfg.Rate, keyOf) }()
 	}
 
 	var caseErr error
@@ -460,19 +530,33 @@ func runCase(ctx context.Context, cfg Config, brokers []string, runID string, c 
 	return res, nil
 }
 
-// createTopics creates the case's topics.
-func createTopics(ctx context.Context, admin kafka.Admin, names []string, partitions, replicas int) error {
+// topicSpecs are plain topics with the case's partitions and replicas.
+func topicSpecs(names []string, partitions, replicas int) []kafka.TopicSpec {
 	specs := make([]kafka.TopicSpec, len(names))
 	for i, n := range names {
 		specs[i] = kafka.TopicSpec{Name: n, Partitions: int32(partitions), ReplicationFactor: int16(replicas)}
 	}
+	return specs
+}
+
+// deleteTopics deletes a case's topics.
+func deleteTopics(cfg Config, admin kafka.Admin, c Case, topics []string) {
+	dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := admin.DeleteTopics(dctx, topics); err != nil {
+		fmt.Fprintf(cfg.Progress, "%s: deleting its topics: %v\n", c, err)
+	}
+}
+
+// createTopics creates the case's topics.
+func createTopics(ctx context.Context, admin kafka.Admin, specs []kafka.TopicSpec) error {
 	res, err := admin.CreateTopics(ctx, specs)
 	if err != nil {
 		return fmt.Errorf("creating topics: %w", err)
 	}
-	for _, n := range names {
-		if e := res[n]; e != nil {
-			return fmt.Errorf("creating topic %s: %w", n, e)
+	for _, s := range specs {
+		if e := res[s.Name]; e != nil {
+			return fmt.Errorf("creating topic %s: %w", s.Name, e)
 		}
 	}
 	return nil
@@ -480,8 +564,8 @@ func createTopics(ctx context.Context, admin kafka.Admin, names []string, partit
 
 // produceAll produces n orders to topic, as fast as the producer goes
 // (rate 0) or at rate records a second, and waits for every
-// acknowledgement.
-func produceAll(ctx context.Context, p kafka.Producer, topic string, n, rate int) error {
+// acknowledgement. Record i is keyed keyOf(i); nil: by its order id.
+func produceAll(ctx context.Context, p kafka.Producer, topic string, n, rate int, keyOf func(int) []byte) error {
 	var (
 		mu    sync.Mutex
 		first error
@@ -496,8 +580,12 @@ func produceAll(ctx context.Context, p kafka.Producer, topic string, n, rate int
 		}
 	}
 	send := func(i int) {
-		key := orderKey(i)
-		p.Produce(&kafka.Record{Topic: topic, Partition: -1, Key: key, Value: order(key, i, time.Now())}, done)
+		id := orderKey(i)
+		key := id
+		if keyOf != nil {
+			key = keyOf(i)
+		}
+		p.Produce(&kafka.Record{Topic: topic, Partition: -1, Key: key, Value: order(id, i, time.Now())}, done)
 	}
 	if rate <= 0 {
 		for i := range n {

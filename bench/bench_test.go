@@ -53,7 +53,7 @@ func TestRecords(t *testing.T) {
 
 func TestParseCases(t *testing.T) {
 	cs, err := ParseCases(DefaultCases)
-	want := []Case{{KindPassthrough, spec.ClientFranz}, {KindApp, spec.ClientFranz}, {KindApp, spec.ClientRdkafka}}
+	want := []Case{{KindPassthrough, spec.ClientFranz}, {KindApp, spec.ClientFranz}, {KindApp, spec.ClientRdkafka}, {KindCount, spec.ClientFranz}}
 	if err != nil || len(cs) != len(want) {
 		t.Fatalf("%v %v", cs, err)
 	}

@@ -41,7 +41,7 @@ type childSpec struct {
 	Output  string   `json:"output,omitempty"`
 	Group   string   `json:"group,omitempty"`
 
-	// app
+	// app, count and replay
 	App *appSetup `json:"app,omitempty"`
 }
 
@@ -50,6 +50,7 @@ type childReport struct {
 	PeakRSSBytes int64   `json:"peakRSSBytes"`
 	CPUSeconds   float64 `json:"cpuSeconds"`
 	Error        string  `json:"error,omitempty"`
+	replayFigures
 }
 
 // RunChild runs one case (the argument of ChildFlag) until stdin closes,
@@ -60,7 +61,7 @@ func RunChild(specJSON string, stdin io.Reader, stdout, stderr io.Writer) int {
 	rep := childReport{}
 	err := json.Unmarshal([]byte(specJSON), &s)
 	if err == nil {
-		err = runChild(s, stdin, stderr)
+		rep.replayFigures, err = runChild(s, stdin, stderr)
 	}
 	rep.PeakRSSBytes, rep.CPUSeconds = usage()
 	code := 0
@@ -73,15 +74,29 @@ func RunChild(specJSON string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return code
 }
 
-func runChild(s childSpec, stdin io.Reader, stderr io.Writer) (err error) {
+func runChild(s childSpec, stdin io.Reader, stderr io.Writer) (fig replayFigures, err error) {
 	var level slog.Level
 	if s.LogLevel == "" {
 		s.LogLevel = "warn"
 	}
 	if err := level.UnmarshalText([]byte(s.LogLevel)); err != nil {
-		return fmt.Errorf("log level %q: %w", s.LogLevel, err)
+		return fig, fmt.Errorf("log level %q: %w", s.LogLevel, err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	stopProfile, err := startProfile(s.CPUProfile)
+	if err != nil {
+		return fig, err
+	}
+	defer func() {
+		if perr := stopProfile(); err == nil {
+			err = perr
+		}
+	}()
+	if s.Kind == KindReplay {
+		// It ends by itself, once the table is recovered.
+		fig, err = runReplayChild(s, log)
+		return fig, err
+	}
 
 	var (
 		start func(ctx context.Context) error
@@ -91,55 +106,63 @@ func runChild(s childSpec, stdin io.Reader, stderr io.Writer) (err error) {
 	case KindPassthrough:
 		p, err := newPassthrough(s, log)
 		if err != nil {
-			return err
+			return fig, err
 		}
 		start, stop = p.start, p.stop
-	case KindApp:
+	case KindApp, KindCount:
 		if s.App == nil {
-			return errors.New("app case without an app")
+			return fig, errors.New(s.Kind + " case without an app")
 		}
 		dir, err := os.MkdirTemp("", "weir-bench-")
 		if err != nil {
-			return err
+			return fig, err
 		}
 		defer os.RemoveAll(dir)
-		ba, err := loadApp(*s.App, dir)
+		load := loadApp
+		if s.Kind == KindCount {
+			load = loadCount
+		}
+		ba, err := load(*s.App, dir)
 		if err != nil {
-			return err
+			return fig, err
 		}
 		rt := engine.NewRuntime(ba.plan, engine.RuntimeOptions{Logger: log})
 		start, stop = rt.Start, rt.Stop
 	default:
-		return fmt.Errorf("unknown case %q", s.Kind)
+		return fig, fmt.Errorf("unknown case %q", s.Kind)
 	}
 
-	if s.CPUProfile != "" {
-		f, err := os.Create(s.CPUProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return err
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}()
-	}
 	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	err = start(sctx)
 	cancel()
 	if err != nil {
-		return err
+		return fig, err
 	}
 	// Run until the harness closes our input (or dies).
 	_, _ = io.Copy(io.Discard, stdin)
 	sctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return stop(sctx)
+	return fig, stop(sctx)
+}
+
+// startProfile starts a CPU profile to path ("": none) and returns what
+// stops it.
+func startProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 // clientFor returns the Kafka library of a name.

@@ -17,6 +17,23 @@
 //     `weir run` runs it, with bootstrapServers pointed at the bench broker,
 //     the app renamed and its topics suffixed so that no two cases share a
 //     group, a transactional id or a topic.
+//   - count: a stateful app (count.go) that keeps a count per record key
+//     in a partitioned table, exactly-once: one python: map reads the count
+//     of context.event.key and writes it back plus one; the record's value
+//     is not decoded. Its input is the same orders, keyed over CountKeys
+//     (10,000) distinct keys; its outputs, as the harness counts them, are
+//     the table's changelog records, one per input record. Their values
+//     carry no input timestamp, so the case has no latency figures. Its
+//     target is CountTarget (0.25) of the passthrough's throughput.
+//   - replay, after each count case unless Config.NoReplay (--replay=false):
+//     the same app (same group, same changelog) started in a fresh child
+//     on an empty data dir, which recovers the table from the changelog
+//     before anything else. The child polls Runtime.Tables every
+//     millisecond: records/s is Runtime.Replayed() over the span from the
+//     first table partition listed to all of them recovered; ReadySeconds
+//     runs from Runtime.Start (group join included). The replay must read
+//     exactly as many records as the count case committed. The count
+//     case's topics are deleted after its replay.
 //
 // The input is order-like JSON of exactly RecordBytes bytes, keyed by order
 // id (so spread over the partitions), each carrying the time it was

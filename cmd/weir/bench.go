@@ -29,7 +29,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	partitions := fs.Int("partitions", 3, "partitions of the input and output topics")
 	replicas := fs.Int("replicas", 1, "replication factor of the topics the bench creates")
 	rate := fs.Int("rate", 0, "feed the input at this many records/s while each case runs (0: produce it all first)")
-	cases := fs.String("cases", bench.DefaultCases, "cases to run: passthrough, app (each client), or KIND:CLIENT (app:franz, passthrough:librdkafka)")
+	cases := fs.String("cases", bench.DefaultCases, "cases to run: passthrough, app (each client), count, or KIND:CLIENT (app:franz, passthrough:librdkafka, count:librdkafka)")
+	replay := fs.Bool("replay", true, "after each count case, measure how fast a runtime on an empty data dir replays its changelog")
 	app := fs.String("app", bench.DefaultApp, "the app the app cases run")
 	cpuprofile := fs.String("cpuprofile", "", "write each case's CPU profile to this file, with -CASE-CLIENT before the extension")
 	timeout := fs.Duration("timeout", 0, "give up on a case after this long (default 10m)")
@@ -38,8 +39,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: weir bench [flags]")
 		fmt.Fprintln(stderr, "\nMeasures exactly-once throughput, latency and memory: a bare consume -> produce loop")
-		fmt.Fprintln(stderr, "(passthrough) against the enrich-and-route sample app with each Kafka client, each case")
-		fmt.Fprintln(stderr, "in a process of its own, on an embedded broker unless --brokers is given.")
+		fmt.Fprintln(stderr, "(passthrough) against the enrich-and-route sample app with each Kafka client and a count")
+		fmt.Fprintln(stderr, "per key in a table (count, then the replay of its changelog), each case in a process of")
+		fmt.Fprintln(stderr, "its own, on an embedded broker unless --brokers is given.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -60,6 +62,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		Replicas:   *replicas,
 		Rate:       *rate,
 		Cases:      cs,
+		NoReplay:   !*replay,
 		App:        *app,
 		CPUProfile: *cpuprofile,
 		Timeout:    *timeout,
