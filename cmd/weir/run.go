@@ -17,6 +17,7 @@ import (
 
 	"github.com/weirstream/weir/engine"
 	"github.com/weirstream/weir/engine/kafka/kafkatest"
+	"github.com/weirstream/weir/internal/host"
 	"github.com/weirstream/weir/spec"
 	"github.com/weirstream/weir/webview"
 )
@@ -125,12 +126,18 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 		fmt.Fprintf(stderr, "weir %s: %v\n", name, err)
 		return exitUsage
 	}
-	bundle, err := spec.Load(fs.Args()...)
-	if err != nil {
-		printLoadErrors(stderr, err)
-		return exitInvalid
+	hopts := host.Options{
+		Paths:  fs.Args(),
+		Logger: log,
+		Compile: engine.Options{DataDir: f.dataDir, InstanceID: f.instanceID,
+			Print: func(app string, pos spec.Pos, msg string) { log.Info(msg, "app", app, "at", pos.String()) }},
 	}
 	if dev {
+		// Check the manifests before starting a broker for them.
+		if _, err := spec.Load(fs.Args()...); err != nil {
+			printLoadErrors(stderr, err)
+			return exitInvalid
+		}
 		broker, err := startDevBroker(brokerPort)
 		if err != nil {
 			fmt.Fprintf(stderr, "weir dev: %v\n", err)
@@ -138,26 +145,42 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 		}
 		defer broker.Close()
 		addr := strings.Join(broker.Addrs(), ",")
-		for _, a := range bundle.Apps {
-			a.App.Spec.BootstrapServers = addr
-			a.App.Spec.Config.TopicReplicationFactor = 1 // one broker
+		hopts.Adjust = func(b *spec.Bundle) {
+			for _, a := range b.Apps {
+				a.App.Spec.BootstrapServers = addr
+			}
 		}
+		hopts.AdjustPlan = host.OneBroker // one broker
 		fmt.Fprintf(stdout, "weir dev: embedded broker at %s\n", addr)
 	}
-	plan, err := engine.Compile(bundle, engine.Options{DataDir: f.dataDir, InstanceID: f.instanceID,
-		Print: func(app string, pos spec.Pos, msg string) { log.Info(msg, "app", app, "at", pos.String()) }})
-	if err != nil {
-		printLoadErrors(stderr, err)
-		return exitInvalid
-	}
-	rt := engine.NewRuntime(plan, engine.RuntimeOptions{Logger: log})
+	h := host.New(hopts)
 	startCtx, cancelStart := context.WithTimeout(ctx, time.Minute)
-	err = rt.Start(startCtx)
+	rt, err := h.Start(startCtx, engine.RuntimeOptions{Logger: log})
 	cancelStart()
 	if err != nil {
-		fmt.Fprintf(stderr, "weir %s: %v\n", name, err)
+		var errs spec.Errors
+		if errors.As(err, &errs) {
+			printLoadErrors(stderr, err)
+		} else {
+			fmt.Fprintf(stderr, "weir %s: %v\n", name, err)
+		}
 		return exitInvalid
 	}
+	plan := rt.Plan()
+	// SIGHUP reloads the folders.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = h.Reload(ctx, "SIGHUP")
+			}
+		}
+	}()
 	servers, err := startWeb(ctx, rt, plan, &f, dev, log, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "weir %s: %v\n", name, err)
