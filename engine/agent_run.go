@@ -569,6 +569,11 @@ func (a *appRun) flushTakes() {
 func (a *appRun) renew(ctx context.Context, what string, err error) bool {
 	a.setUnready("the Kafka session failed during " + what + ": " + err.Error())
 	a.log.Error("session failed: opening a new one", "during", what, "error", err)
+	// The new session's member starts with no partitions: whatever the old
+	// one held counts as revoked, so that each partition the new one gets
+	// is recovered from its changelog (the failed End may have committed a
+	// transaction whose table changes were dropped).
+	a.revokeAll()
 	backoff := 100 * time.Millisecond
 	for {
 		a.sess.Close()

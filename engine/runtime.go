@@ -260,7 +260,11 @@ func (r *Runtime) store(ap *AppPlan) (*state.DB, error) {
 	if db := r.dbs[dir]; db != nil {
 		return db, nil
 	}
-	db, err := state.Open(dir, state.Options{Logger: r.log})
+	// Every commit waits for the write-ahead log to reach the disk: without
+	// it a killed process loses its last commits (Pebble buffers the log),
+	// and its next start replays more of the changelogs than the tail. The
+	// commits are one per partition and transaction, so the cost is small.
+	db, err := state.Open(dir, state.Options{Logger: r.log, Sync: true})
 	if err != nil {
 		return nil, err
 	}

@@ -123,6 +123,19 @@ func (a *appRun) revoked(parts []kafka.TopicPartition) {
 	}
 }
 
+// revokeAll counts every partition held as revoked (a session replaced).
+func (a *appRun) revokeAll() {
+	r := &a.rec
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	for p := range r.assigned {
+		r.revoked[p] = now
+	}
+	clear(r.assigned)
+	clear(r.pending)
+}
+
 // needRecovery marks a table partition to bring up to date again.
 func (a *appRun) needRecovery(p int32) {
 	a.rec.mu.Lock()
