@@ -34,12 +34,13 @@ func (s *Server) forward(ctx context.Context, c *echo.Context, v *view, ee *engi
 		unavailable(c, fmt.Sprintf("partition %d of table %s is not held here; %s forwarded this request here, so its view of the replicas is out of date: retry", ee.Partition, ee.Table, from))
 		return
 	}
-	if s.members == nil {
+	members := s.members.Load()
+	if members == nil {
 		s.metrics.forwarded(v, fwdUnknown)
 		unavailable(c, fmt.Sprintf("partition %d of table %s is not held here (it is being recovered or rebalanced): retry", ee.Partition, ee.Table))
 		return
 	}
-	owner, ok := s.members.holder(ee.Partition)
+	owner, ok := members.holder(ee.Partition)
 	if !ok {
 		s.metrics.forwarded(v, fwdUnknown)
 		unavailable(c, fmt.Sprintf("no replica is known to hold partition %d of table %s yet (a rebalance or recovery is under way): retry", ee.Partition, ee.Table))

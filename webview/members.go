@@ -229,14 +229,14 @@ func (m *members) publish(ctx context.Context) {
 	if m.withdrawn {
 		return
 	}
-	held := m.s.rt.Held(m.s.app.Name)
+	held := m.s.rt.Held(m.s.name)
 	if held == nil {
 		held = []int32{}
 	}
 	if m.published != nil && slices.Equal(held, m.published) {
 		return
 	}
-	if !m.s.rt.Running(m.s.app.Name) {
+	if !m.s.rt.Running(m.s.name) {
 		return
 	}
 	value, err := json.Marshal(memberRecord{URL: m.s.url, Instance: m.s.app.InstanceID, Process: m.process, Partitions: held})
@@ -264,7 +264,7 @@ func (m *members) withdraw(ctx context.Context) {
 		return
 	}
 	m.withdrawn = true
-	if m.published == nil || !m.s.rt.Running(m.s.app.Name) {
+	if m.published == nil || !m.s.rt.Running(m.s.name) {
 		return
 	}
 	if err := m.s.produce(ctx, &kafka.Record{Topic: m.topic, Partition: 0, Key: []byte(m.s.url)}); err != nil {

@@ -80,7 +80,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector: it reads the runtime's figures.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	s := m.s
-	name := s.app.Name
+	name := s.name
 	for _, st := range s.rt.Stats() {
 		if st.App != name {
 			continue
@@ -126,7 +126,7 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		start := time.Now()
 		err := next(c)
 		if err != nil {
-			m.s.e.HTTPErrorHandler(c, err)
+			m.s.errorHandler(c, err)
 		}
 		code := http.StatusOK
 		if r, uerr := echo.UnwrapResponse(c.Response()); uerr == nil && r.Status != 0 {

@@ -134,7 +134,7 @@ func (w *worker) sendChannel(ctx context.Context, d *engine.DestPlan, v interp.V
 			headers = append(headers, interp.Header{Key: h.Key, Value: h.Value})
 		}
 	}
-	if err := w.s.rt.SendChannel(ctx, w.s.app.Name, d.Channel, key, val, headers); err != nil {
+	if err := w.s.rt.SendChannel(ctx, w.s.name, d.Channel, key, val, headers); err != nil {
 		return nil, false, err
 	}
 	m := starlark.NewDict(1)

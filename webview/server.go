@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -43,7 +44,8 @@ type Options struct {
 	// none: CORS is off.
 	CORSOrigins []string
 	// ConfigGeneration and ConfigHash identify the manifests the app runs,
-	// for /status/; 0 and "": 1 and a hash of the app's resources.
+	// for /status/; 0 and "": the runtime's (Runtime.Generation), with a
+	// hash of the app's resources when the runtime has none.
 	ConfigGeneration int64
 	ConfigHash       string
 	// MembersInterval is how often this replica's held partitions are
@@ -70,35 +72,46 @@ const retryAfter = "1"
 // Server is one app's web server.
 type Server struct {
 	rt   *engine.Runtime
-	app  *engine.AppPlan
+	name string          // the app's name
+	app  *engine.AppPlan // the plan the server was made with: the app's identity and Kafka connection
 	opts Options
-	log  *slog.Logger
-	e    *echo.Echo
-	base string // webBasePath without its trailing slash
+	// addrOfPlan: the address comes from the plan's webPort.
+	addrOfPlan bool
+	log        *slog.Logger
 
-	views   []*view
-	workers chan *worker // idle interpreter threads
+	site    atomic.Pointer[site]    // what is served now
+	members atomic.Pointer[members] // nil while no web view reads a partitioned table
 	metrics *metrics
-	members *members // nil when no web view reads a partitioned table
 	fwd     *http.Client
-	hash    string
 
-	// runs: the runtime runs this app (it has agents or tasks); else
-	// ingest goes through a producer of the server's own.
-	runs   bool
 	prodMu sync.Mutex
-	prod   kafka.Producer
+	prod   kafka.Producer // ingest of an app the runtime does not run
 
 	errLog limiter
 
-	mu     sync.Mutex
-	srv    *http.Server
-	ln     net.Listener
-	url    string
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	srv     *http.Server
+	ln      net.Listener
+	url     string
+	runCtx  context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 	// handlers are the pipelines running beside their requests' handlers.
 	handlers sync.WaitGroup
+}
+
+// site is what one plan of the app serves: its web views and routes, and
+// the interpreter threads of its code. Apply swaps it whole.
+type site struct {
+	app *engine.AppPlan
+	// runs: the runtime runs the app (it has agents or tasks); else
+	// ingest goes through a producer of the server's own.
+	runs    bool
+	base    string // webBasePath, without a trailing slash
+	views   []*view
+	e       *echo.Echo
+	workers chan *worker // idle interpreter threads
+	hash    string       // of the app's resources
 }
 
 // New returns the server of an app of the runtime's plan; nothing is
@@ -116,27 +129,16 @@ func New(rt *engine.Runtime, app *engine.AppPlan, opts Options) (*Server, error)
 	if opts.MembersInterval <= 0 {
 		opts.MembersInterval = DefaultMembersInterval
 	}
-	if opts.ConfigGeneration <= 0 {
-		opts.ConfigGeneration = 1
-	}
-	if opts.Addr == "" {
-		opts.Addr = ":" + strconv.Itoa(app.WebPort)
-	}
 	s := &Server{
-		rt:      rt,
-		app:     app,
-		opts:    opts,
-		log:     opts.Logger.With("app", app.Name),
-		base:    strings.TrimSuffix(app.WebBasePath, "/"),
-		workers: make(chan *worker, 256),
-		runs:    len(app.Agents) > 0 || len(app.Tasks) > 0,
-		hash:    opts.ConfigHash,
+		rt:         rt,
+		name:       app.Name,
+		app:        app,
+		opts:       opts,
+		addrOfPlan: opts.Addr == "",
+		log:        opts.Logger.With("app", app.Name),
 	}
-	if s.hash == "" {
-		s.hash = configHash(app)
-	}
-	if s.base != "" && !strings.HasPrefix(s.base, "/") {
-		s.base = "/" + s.base
+	if s.addrOfPlan {
+		s.opts.Addr = ":" + strconv.Itoa(app.WebPort)
 	}
 	s.metrics = newMetrics(s)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
@@ -146,22 +148,100 @@ func New(rt *engine.Runtime, app *engine.AppPlan, opts Options) (*Server, error)
 		// A replica's answer is passed on as it is, redirects included.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	st, err := s.newSite(app)
+	if err != nil {
+		return nil, err
+	}
+	s.site.Store(st)
+	if readsPartitioned(app) {
+		s.members.Store(newMembers(s))
+	}
+	return s, nil
+}
+
+// cur is what is served now.
+func (s *Server) cur() *site { return s.site.Load() }
+
+// newSite builds what a plan of the app serves.
+func (s *Server) newSite(app *engine.AppPlan) (*site, error) {
+	st := &site{
+		app:     app,
+		runs:    len(app.Agents) > 0 || len(app.Tasks) > 0,
+		base:    strings.TrimSuffix(app.WebBasePath, "/"),
+		workers: make(chan *worker, 256),
+		hash:    configHash(app),
+	}
+	if st.base != "" && !strings.HasPrefix(st.base, "/") {
+		st.base = "/" + st.base
+	}
 	for _, wp := range app.WebViews {
-		v, err := newView(s, wp)
+		v, err := newView(s, st, wp)
 		if err != nil {
 			return nil, fmt.Errorf("app %s: web view %s: %w", app.Name, wp.Name, err)
 		}
-		s.views = append(s.views, v)
+		st.views = append(st.views, v)
 	}
-	if readsPartitioned(app) {
-		s.members = newMembers(s)
-	}
-	e, err := s.router()
+	e, err := s.router(st)
 	if err != nil {
 		return nil, fmt.Errorf("app %s: %w", app.Name, err)
 	}
-	s.e = e
-	return s, nil
+	st.e = e
+	return st, nil
+}
+
+// Apply serves a new plan of the app (a reload): the web views and routes
+// are swapped at once; requests in flight finish on the old ones. A plan
+// that fails to build changes nothing. A new webPort needs a new server
+// (an error says so) unless Options.Addr was given.
+func (s *Server) Apply(ctx context.Context, app *engine.AppPlan) error {
+	if app.Name != s.name {
+		return fmt.Errorf("webview: the server of app %s cannot serve app %s", s.name, app.Name)
+	}
+	if s.addrOfPlan && app.WebPort != s.app.WebPort {
+		return fmt.Errorf("app %s: webPort changed from %d to %d: the web server must be restarted to listen there", s.name, s.app.WebPort, app.WebPort)
+	}
+	st, err := s.newSite(app)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		if err := s.declare(ctx, st); err != nil {
+			return err
+		}
+	}
+	s.site.Store(st)
+	if s.members.Load() == nil && readsPartitioned(app) {
+		s.members.Store(newMembers(s))
+		if s.srv != nil {
+			s.followMembers()
+		}
+	}
+	s.log.Info("web views swapped", "webViews", len(st.views))
+	return nil
+}
+
+// declare declares the topics of an app the runtime does not run (no
+// agents, no tasks): its web views' topics.
+func (s *Server) declare(ctx context.Context, st *site) error {
+	if st.runs || (len(st.app.Topics) == 0 && len(st.app.MustExist) == 0) {
+		return nil
+	}
+	if err := engine.DeclareTopics(ctx, st.app, s.log); err != nil {
+		return fmt.Errorf("app %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// followMembers starts following the members topic; s.mu is held.
+func (s *Server) followMembers() {
+	m := s.members.Load()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		m.run(s.runCtx)
+	}()
 }
 
 // readsPartitioned reports whether a web view of the app reads a
@@ -179,8 +259,9 @@ func readsPartitioned(app *engine.AppPlan) bool {
 	return false
 }
 
-// router builds the Echo instance: the web views and weir's endpoints.
-func (s *Server) router() (*echo.Echo, error) {
+// router builds the Echo instance of a site: the web views and weir's
+// endpoints.
+func (s *Server) router(st *site) (*echo.Echo, error) {
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           s.log,
 		HTTPErrorHandler: s.errorHandler,
@@ -197,27 +278,27 @@ func (s *Server) router() (*echo.Echo, error) {
 		}
 		e.Use(cors)
 	}
-	for _, v := range s.views {
+	for _, v := range st.views {
 		if _, err := e.AddRoute(echo.Route{Method: v.plan.Method, Path: v.route, Handler: s.serveView(v), Name: v.plan.Name}); err != nil {
 			return nil, fmt.Errorf("web view %s: route %s %s: %w", v.plan.Name, v.plan.Method, v.plan.Path, err)
 		}
 	}
-	e.GET(s.base+"/status/", s.status)
-	e.GET(s.base+"/status", s.status)
-	e.POST(s.base+"/signal/rebalance", s.rebalance)
-	e.GET(s.base+"/healthz", s.healthz)
-	e.GET(s.base+"/readyz", s.readyz)
-	e.GET(s.metricsPath(), echo.WrapHandler(s.metrics.handler()))
+	e.GET(st.base+"/status/", s.status)
+	e.GET(st.base+"/status", s.status)
+	e.POST(st.base+"/signal/rebalance", s.rebalance)
+	e.GET(st.base+"/healthz", s.healthz)
+	e.GET(st.base+"/readyz", s.readyz)
+	e.GET(metricsPath(st), echo.WrapHandler(s.metrics.handler()))
 	return e, nil
 }
 
 // metricsPath is <webBasePath><webMetricsBasePath>/metrics.
-func (s *Server) metricsPath() string {
-	mb := strings.TrimSuffix(s.app.WebMetricsBasePath, "/")
+func metricsPath(st *site) string {
+	mb := strings.TrimSuffix(st.app.WebMetricsBasePath, "/")
 	if mb != "" && !strings.HasPrefix(mb, "/") {
 		mb = "/" + mb
 	}
-	return s.base + mb + "/metrics"
+	return st.base + mb + "/metrics"
 }
 
 // Start binds the server's address, starts serving, and starts following
@@ -228,33 +309,29 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.srv != nil {
 		return errors.New("webview: already started")
 	}
-	if !s.runs && (len(s.app.Topics) > 0 || len(s.app.MustExist) > 0) {
-		// The runtime does not run this app (no agents, no tasks), so its
-		// web views' topics are declared here.
-		if err := engine.DeclareTopics(ctx, s.app, s.log); err != nil {
-			return fmt.Errorf("app %s: %w", s.app.Name, err)
-		}
+	st := s.cur()
+	if err := s.declare(ctx, st); err != nil {
+		return err
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.opts.Addr)
 	if err != nil {
-		return fmt.Errorf("app %s: web server on %s: %w (apps of one process need their own spec.config.webPort)", s.app.Name, s.opts.Addr, err)
+		return fmt.Errorf("app %s: web server on %s: %w (apps of one process need their own spec.config.webPort)", s.name, s.opts.Addr, err)
 	}
 	u, err := advertised(s.opts.AdvertiseURL, s.opts.Addr, ln.Addr())
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("app %s: %w", s.app.Name, err)
+		return fmt.Errorf("app %s: %w", s.name, err)
 	}
 	s.ln, s.url = ln, u
 	s.srv = &http.Server{
-		Handler:           s.e,
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cur().e.ServeHTTP(w, r) }),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
+	s.runCtx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -262,14 +339,10 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error("the web server stopped", "error", err)
 		}
 	}()
-	if s.members != nil {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.members.run(runCtx)
-		}()
+	if s.members.Load() != nil {
+		s.followMembers()
 	}
-	s.log.Info("web server listening", "addr", ln.Addr().String(), "url", u, "webViews", len(s.views))
+	s.log.Info("web server listening", "addr", ln.Addr().String(), "url", u, "webViews", len(st.views))
 	return nil
 }
 
@@ -331,8 +404,8 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.srv.Close()
 	}
 	s.handlers.Wait()
-	if s.members != nil {
-		s.members.withdraw(ctx)
+	if m := s.members.Load(); m != nil {
+		m.withdraw(ctx)
 	}
 	s.cancel()
 	s.wg.Wait()
@@ -467,8 +540,8 @@ func (s *Server) producer() (kafka.Producer, error) {
 
 // produce sends a record and waits for the broker's acknowledgement.
 func (s *Server) produce(ctx context.Context, rec *kafka.Record) error {
-	if s.runs {
-		return s.rt.Produce(ctx, s.app.Name, rec)
+	if s.cur().runs {
+		return s.rt.Produce(ctx, s.name, rec)
 	}
 	p, err := s.producer()
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v5"
 
@@ -73,7 +72,8 @@ type configStatus struct {
 }
 
 func (s *Server) status(c *echo.Context) error {
-	name := s.app.Name
+	name := s.name
+	cur := s.cur()
 	st := status{
 		App:        name,
 		ID:         s.app.ID,
@@ -83,7 +83,7 @@ func (s *Server) status(c *echo.Context) error {
 		Recovering: s.rt.Recovering(name),
 		NotReady:   s.notReady(),
 		Assignment: assignment{Partitions: s.rt.Held(name)},
-		Config:     configStatus{Generation: s.opts.ConfigGeneration, Hash: s.hash},
+		Config:     s.config(cur),
 		Tables:     []tableStatus{},
 		Members:    []memberView{},
 	}
@@ -98,7 +98,7 @@ func (s *Server) status(c *echo.Context) error {
 			progress[tp.Table] = append(progress[tp.Table], recoveryStatus{Partition: tp.Partition, Recovering: tp.Recovering, Applied: tp.Done, Target: tp.Total})
 		}
 	}
-	for _, t := range s.app.Tables {
+	for _, t := range cur.app.Tables {
 		ts := tableStatus{Name: t.Name, Global: t.Global, Partitions: t.Partitions, Changelog: t.ChangelogTopic,
 			Keys: map[string]int{}, Recovery: progress[t.Name], Windowed: t.Window != nil, Options: t.Options, Extra: t.ExtraTopicConfigs}
 		for p, n := range keys[t.Name] {
@@ -109,11 +109,11 @@ func (s *Server) status(c *echo.Context) error {
 		}
 		st.Tables = append(st.Tables, ts)
 	}
-	if s.members != nil {
-		for _, mr := range s.members.snapshot() {
+	if m := s.members.Load(); m != nil {
+		for _, mr := range m.snapshot() {
 			st.Members = append(st.Members, memberView{URL: mr.URL, Instance: mr.Instance, Partitions: mr.Partitions, Self: mr.URL == s.url})
 		}
-		st.Rebalancing = st.Recovering || s.unheld()
+		st.Rebalancing = st.Recovering || s.unheld(cur, m)
 	} else {
 		st.Rebalancing = st.Recovering
 	}
@@ -122,19 +122,19 @@ func (s *Server) status(c *echo.Context) error {
 
 // unheld reports whether a partition of the app's partitioned tables has
 // no known holder.
-func (s *Server) unheld() bool {
+func (s *Server) unheld(cur *site, m *members) bool {
 	var n int32
-	for _, t := range s.app.Tables {
+	for _, t := range cur.app.Tables {
 		if !t.Global {
 			n = max(n, t.Partitions)
 		}
 	}
-	held := s.rt.Held(s.app.Name)
+	held := s.rt.Held(s.name)
 	for p := range n {
 		if slices.Contains(held, p) {
 			continue
 		}
-		if _, ok := s.members.holder(p); !ok {
+		if _, ok := m.holder(p); !ok {
 			return true
 		}
 	}
@@ -143,39 +143,35 @@ func (s *Server) unheld() bool {
 
 // tableKeys returns the keys of each table partition held here.
 func (s *Server) tableKeys() (map[string]map[int32]int, error) {
-	if !s.rt.Running(s.app.Name) {
+	if !s.rt.Running(s.name) {
 		return nil, nil
 	}
-	return s.rt.TableKeys(s.app.Name)
+	return s.rt.TableKeys(s.name)
+}
+
+// config is the generation and hash of the manifests served: Options' when
+// given, else the runtime's (its hash, or a hash of the app's resources).
+func (s *Server) config(cur *site) configStatus {
+	gen, hash := s.rt.Generation()
+	if s.opts.ConfigGeneration > 0 {
+		gen = s.opts.ConfigGeneration
+	}
+	if s.opts.ConfigHash != "" {
+		hash = s.opts.ConfigHash
+	}
+	if gen <= 0 {
+		gen = 1
+	}
+	if hash == "" {
+		hash = cur.hash
+	}
+	return configStatus{Generation: gen, Hash: hash}
 }
 
 // rebalance is POST /signal/rebalance.
 func (s *Server) rebalance(c *echo.Context) error {
 	writeError(c, http.StatusNotImplemented, "weir cannot make the consumer group rebalance on request yet: a rebalance follows when a replica starts or stops")
 	return nil
-}
-
-// notReady are the reasons this app is not ready; none when it is.
-func (s *Server) notReady() []string {
-	name := s.app.Name
-	var out []string
-	for _, why := range s.rt.NotReady() {
-		if rest, ok := strings.CutPrefix(why, "app "+name+": "); ok {
-			out = append(out, rest)
-		} else if !strings.HasPrefix(why, "app ") {
-			out = append(out, why)
-		}
-	}
-	if s.runs && !s.rt.Running(name) && len(out) == 0 {
-		out = append(out, "not running")
-	}
-	if s.rt.Recovering(name) {
-		out = append(out, "recovering table partitions from their changelogs")
-	}
-	if out == nil {
-		out = []string{}
-	}
-	return out
 }
 
 // configHash is a hash of the app's resources as loaded.
@@ -186,25 +182,4 @@ func configHash(app *engine.AppPlan) string {
 	}
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// healthz is GET /healthz: the process serves.
-func (s *Server) healthz(c *echo.Context) error {
-	return c.JSONBlob(http.StatusOK, []byte(`{"status": "ok"}`+"\n"))
-}
-
-// readyz is GET /readyz: 200 when the app is ready, else 503 with the
-// reasons.
-func (s *Server) readyz(c *echo.Context) error {
-	reasons := s.notReady()
-	body := struct {
-		Ready   bool     `json:"ready"`
-		Reasons []string `json:"reasons"`
-	}{len(reasons) == 0, reasons}
-	code := http.StatusOK
-	if !body.Ready {
-		code = http.StatusServiceUnavailable
-		c.Response().Header().Set("Retry-After", retryAfter)
-	}
-	return c.JSON(code, body)
 }

@@ -19,6 +19,7 @@ import (
 // view is one web view as the server runs it.
 type view struct {
 	s    *Server
+	site *site
 	plan *engine.WebViewPlan
 	// route is the Echo path: the base path and the view's path with
 	// {name} written :name.
@@ -28,8 +29,8 @@ type view struct {
 	params []string
 }
 
-func newView(s *Server, p *engine.WebViewPlan) (*view, error) {
-	v := &view{s: s, plan: p, route: s.base + echoPath(p.Path)}
+func newView(s *Server, st *site, p *engine.WebViewPlan) (*view, error) {
+	v := &view{s: s, site: st, plan: p, route: st.base + echoPath(p.Path)}
 	if len(p.Ops) > 0 && p.Ops[0].Func != nil {
 		for _, name := range p.PathParams {
 			if p.Ops[0].Func.Accepts(name) {
@@ -74,8 +75,8 @@ func (s *Server) serveView(v *view) echo.HandlerFunc {
 			writeError(c, http.StatusBadRequest, "reading the request body: "+err.Error())
 			return nil
 		}
-		if s.runs && !s.rt.Running(s.app.Name) {
-			unavailable(c, fmt.Sprintf("app %s is not running (starting or stopping)", s.app.Name))
+		if v.site.runs && !s.rt.Running(s.name) {
+			unavailable(c, fmt.Sprintf("app %s is not running (starting or stopping)", s.name))
 			return nil
 		}
 		req := newRequest(r, c.PathValues(), body)
@@ -118,14 +119,14 @@ type handled struct {
 
 // handle runs a request's pipeline and selectors on a worker.
 func (s *Server) handle(ctx context.Context, v *view, req *request, done chan<- handled) {
-	w := s.worker()
+	w := v.site.worker(s)
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("a web view panicked", "webView", v.plan.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			done <- handled{}
 			return // the worker's thread is not reused
 		}
-		s.putWorker(w)
+		v.site.putWorker(w)
 	}()
 	out := w.run(ctx, v, req)
 	if out.elsewhere != nil && !out.produced {
@@ -143,20 +144,20 @@ type worker struct {
 	args   starlark.Tuple
 }
 
-// worker takes an idle worker, or makes one.
-func (s *Server) worker() *worker {
+// worker takes an idle worker of the site, or makes one.
+func (st *site) worker(s *Server) *worker {
 	select {
-	case w := <-s.workers:
+	case w := <-st.workers:
 		return w
 	default:
-		return &worker{s: s, th: interp.NewThread(s.app.Code), serdes: map[string]*interp.Serializer{}, args: make(starlark.Tuple, 1)}
+		return &worker{s: s, th: interp.NewThread(st.app.Code), serdes: map[string]*interp.Serializer{}, args: make(starlark.Tuple, 1)}
 	}
 }
 
 // putWorker keeps a worker for a later request, unless enough are idle.
-func (s *Server) putWorker(w *worker) {
+func (st *site) putWorker(w *worker) {
 	select {
-	case s.workers <- w:
+	case st.workers <- w:
 	default:
 	}
 }
@@ -270,7 +271,7 @@ func (w *worker) run(ctx context.Context, v *view, req *request) *outcome {
 func (w *worker) kwargs(v *view, op *engine.OpPlan, first bool, req *request, rec *recorder) ([]starlark.Tuple, error) {
 	var kw []starlark.Tuple
 	for _, ta := range op.Tables {
-		t, err := w.s.rt.WebTable(w.s.app.Name, ta.Name)
+		t, err := w.s.rt.WebTable(w.s.name, ta.Name)
 		if err != nil {
 			return nil, err
 		}
