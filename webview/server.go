@@ -89,13 +89,13 @@ type Server struct {
 
 	errLog limiter
 
-	mu      sync.Mutex
-	srv     *http.Server
-	ln      net.Listener
-	url     string
-	runCtx  context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	mu     sync.Mutex
+	srv    *http.Server
+	ln     net.Listener
+	url    string
+	runCtx context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 	// handlers are the pipelines running beside their requests' handlers.
 	handlers sync.WaitGroup
 }
