@@ -31,7 +31,14 @@
 // transaction, and waits for the broker: an answer means the record is
 // written. With ack the record's topic, partition and offset flow on as a
 // dict; with passThrough the value; else the pipeline ends. A send to a
-// channel queues the value for the agents that consume it.
+// channel queues the value for the agents that consume it, outside any
+// transaction (at least once, as a task's items); the runtime keeps an
+// app's channels open only while the app consumes topics or runs tasks.
+// An app of web views only is not run by the runtime: its server declares
+// its topics at Start and sends through a producer of its own.
+//
+// Apply serves a new plan of the app (a reload): its web views and routes
+// are swapped at once, requests in flight finishing on the old ones.
 //
 // What reaches the end of the pipeline is the result: the one value, a
 // list when a fan-out left several, None when a filter left none. On
@@ -94,7 +101,8 @@
 //     known holder, or is being recovered) or recovering, readiness, the
 //     partitions it holds, each table with its keys and its recovery
 //     progress per partition, the members as read from the members topic,
-//     and the config generation and hash.
+//     and the config generation and hash (the runtime's: 1 at start, one
+//     more per reload that changed something).
 //   - POST /signal/rebalance: 501; weir cannot make the group rebalance
 //     on request yet.
 //   - GET /healthz: 200 while the process serves.
@@ -110,9 +118,10 @@
 // # Safe by default
 //
 // Request bodies are limited (Options.MaxBodyBytes: 413 beyond), every
-// handler has a deadline (Options.HandlerTimeout: 503 when it passes;
-// each code block call also has the app's own budgets), a panic answers 500
-// without a Go stack trace (the stack goes to the log), error answers of
-// weir's own are short JSON objects, and CORS is off unless
-// Options.CORSOrigins names origins.
+// request has a deadline (Options.HandlerTimeout: 503 with Retry-After when
+// it passes, even while a code block still runs: the pipeline runs beside
+// the handler, and each code block call ends within the app's own
+// budgets), a panic answers 500 without a Go stack trace (the stack goes
+// to the log), error answers of weir's own are short JSON objects, and
+// CORS is off unless Options.CORSOrigins names origins.
 package webview
