@@ -7,17 +7,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/weirstream/weir/engine"
 	"github.com/weirstream/weir/engine/kafka/kafkatest"
 	"github.com/weirstream/weir/internal/host"
+	"github.com/weirstream/weir/internal/watch"
 	"github.com/weirstream/weir/spec"
 	"github.com/weirstream/weir/webview"
 )
@@ -39,6 +43,8 @@ type runFlags struct {
 	instanceID   string
 	advertiseURL string
 	webPort      int
+	watch        string
+	pollInterval time.Duration
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -54,6 +60,14 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 		}
 	}
 	fs.IntVar(&f.webPort, "web-port", webPort, "the web server's port for every app, 0 for a free one; -1: each app's spec.config.webPort (WEIR_WEB_PORT)")
+	fs.StringVar(&f.watch, "watch", envOr("WEIR_WATCH", "fsnotify"), "reload when the manifests change: fsnotify (polling when events cannot be had), poll or off (WEIR_WATCH); SIGHUP always reloads")
+	interval := watch.DefaultInterval
+	if v := os.Getenv("WEIR_POLL_INTERVAL"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			interval = d
+		}
+	}
+	fs.DurationVar(&f.pollInterval, "poll-interval", interval, "how often --watch poll looks at the manifests (WEIR_POLL_INTERVAL)")
 }
 
 func envOr(key, dflt string) string {
@@ -167,7 +181,19 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 		return exitInvalid
 	}
 	plan := rt.Plan()
-	// SIGHUP reloads the folders.
+	// SIGHUP and changes of the manifests reload them.
+	mode, err := watch.ParseMode(f.watch)
+	if err != nil {
+		fmt.Fprintf(stderr, "weir %s: --watch: %v\n", name, err)
+		return exitUsage
+	}
+	w, err := watch.New(fs.Args(), watch.Options{Mode: mode, Interval: f.pollInterval, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "weir %s: watching %s: %v\n", name, strings.Join(fs.Args(), " "), err)
+		return exitInvalid
+	}
+	defer w.Close()
+	go func() { _ = w.Run(ctx) }()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -178,6 +204,12 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 				return
 			case <-hup:
 				_ = h.Reload(ctx, "SIGHUP")
+			case c := <-w.Changes():
+				why := "the manifests changed"
+				if len(c.Paths) > 0 {
+					why = "changed: " + strings.Join(c.Paths, ", ")
+				}
+				_ = h.Reload(ctx, why)
 			}
 		}
 	}()
@@ -191,12 +223,14 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 		}
 		return exitInvalid
 	}
+	web := newWebServers(plan, servers, rt, &f, dev, log, stdout)
+	h.OnPlan(func(p *engine.Plan) { web.apply(ctx, p) })
 	for _, a := range plan.Apps {
 		log.Info("app running", "app", a.Name, "group", a.Group, "client", a.Client, "agents", len(a.Agents))
 	}
 	<-ctx.Done()
 	log.Info("stopping: finishing in-flight work")
-	stopWeb(servers, log)
+	web.stop()
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancelStop()
 	if err := rt.Stop(stopCtx); err != nil {
@@ -211,12 +245,7 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 // spec.config.webPort (every app when --web-port is given). dev binds the
 // loopback interface and prints each server's URL.
 func startWeb(ctx context.Context, rt *engine.Runtime, plan *engine.Plan, f *runFlags, dev bool, log *slog.Logger, stdout io.Writer) ([]*webview.Server, error) {
-	var apps []*engine.AppPlan
-	for _, a := range plan.Apps {
-		if len(a.WebViews) > 0 || a.Spec.App.Written("spec.config.webPort") || f.webPort >= 0 {
-			apps = append(apps, a)
-		}
-	}
+	apps := servedApps(plan, f)
 	if f.webPort > 0 && len(apps) > 1 {
 		return nil, fmt.Errorf("--web-port %d serves one app, and %d apps serve HTTP: give each its own spec.config.webPort, or use --web-port 0", f.webPort, len(apps))
 	}
@@ -250,6 +279,18 @@ func startWeb(ctx context.Context, rt *engine.Runtime, plan *engine.Plan, f *run
 	return servers, nil
 }
 
+// servedApps are the apps that get a web server: those with web views or
+// a webPort, or every app when --web-port is given.
+func servedApps(plan *engine.Plan, f *runFlags) []*engine.AppPlan {
+	var apps []*engine.AppPlan
+	for _, a := range plan.Apps {
+		if len(a.WebViews) > 0 || a.Spec.App.Written("spec.config.webPort") || f.webPort >= 0 {
+			apps = append(apps, a)
+		}
+	}
+	return apps
+}
+
 // stopWeb stops the web servers, letting the requests in flight finish
 // for a while.
 func stopWeb(servers []*webview.Server, log *slog.Logger) {
@@ -281,4 +322,64 @@ func printLoadErrors(w io.Writer, err error) {
 		fmt.Fprintln(w, e)
 	}
 	fmt.Fprintf(w, "%d %s\n", len(errs), plural(len(errs), "error", "errors"))
+}
+
+// webServers are the web servers of the running apps, by app; a reload's
+// plan updates them: new routes for an app that has a server, a server for
+// an app that now needs one, none for an app that no longer does.
+type webServers struct {
+	mu      sync.Mutex
+	servers map[string]*webview.Server
+	rt      *engine.Runtime
+	f       *runFlags
+	dev     bool
+	log     *slog.Logger
+	stdout  io.Writer
+}
+
+func newWebServers(plan *engine.Plan, servers []*webview.Server, rt *engine.Runtime, f *runFlags, dev bool, log *slog.Logger, stdout io.Writer) *webServers {
+	w := &webServers{servers: map[string]*webview.Server{}, rt: rt, f: f, dev: dev, log: log, stdout: stdout}
+	for i, a := range servedApps(plan, f) {
+		if i < len(servers) {
+			w.servers[a.Name] = servers[i]
+		}
+	}
+	return w
+}
+
+func (w *webServers) apply(ctx context.Context, p *engine.Plan) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	gone := maps.Clone(w.servers)
+	var fresh []*engine.AppPlan
+	for _, a := range servedApps(p, w.f) {
+		s := w.servers[a.Name]
+		if s == nil {
+			fresh = append(fresh, a)
+			continue
+		}
+		delete(gone, a.Name)
+		if err := s.Apply(ctx, a); err != nil {
+			w.log.Error("the web views of the new plan could not be served; the old ones go on", "app", a.Name, "error", err)
+		}
+	}
+	for name, s := range gone {
+		stopWeb([]*webview.Server{s}, w.log)
+		delete(w.servers, name)
+	}
+	for _, a := range fresh {
+		started, err := startWeb(ctx, w.rt, &engine.Plan{Apps: []*engine.AppPlan{a}}, w.f, w.dev, w.log, w.stdout)
+		if err != nil {
+			w.log.Error("starting the web server of a new app", "app", a.Name, "error", err)
+			continue
+		}
+		w.servers[a.Name] = started[0]
+	}
+}
+
+func (w *webServers) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	stopWeb(slices.Collect(maps.Values(w.servers)), w.log)
+	clear(w.servers)
 }
