@@ -11,22 +11,23 @@
 // A Watcher keeps a fingerprint of what the paths hold, walked the way
 // spec.ReadFiles walks them: directories recursively, names starting with
 // "." skipped inside directories, visible symlinks followed, symlink loops
-// entered once. Every regular file met counts, not only *.yaml and *.yml,
+// entered once. Every file met counts, not only *.yaml and *.yml,
 // because manifests name other files beside them (TLS PEM files, a password
 // file). A file's entry is its resolved path and size, plus a SHA-256 of its
-// content when it is at most 1 MiB (manifests always are) or its
+// content when it is at most 1 MiB (as manifests are), or its
 // modification time when it is larger. A path that cannot be read enters the
 // fingerprint with its error, so a broken symlink that is mended is a change.
 //
 // A notification goes out only when the fingerprint differs from the one at
 // the last notification (or at New). Events are only triggers for a new
-// walk: a burst of events, events about unrelated files beside a watched
-// file, a `touch` that changes no byte, or a change that is undone before
-// the burst settles, all give no notification. The content hash catches an
-// edit that keeps the size and lands within the modification time's
-// granularity, which size and mtime alone would miss. Hashing a small
-// folder of manifests costs microseconds; files over the limit are judged by
-// size and mtime, which is what they would cost to hash that is avoided.
+// walk: a burst of events gives one walk, and events about unrelated files
+// beside a watched file, a `touch` that changes no byte, or a change that is
+// undone before the burst settles give no notification at all. The content
+// hash catches an edit that keeps the size and lands within the modification
+// time's granularity, which size and mtime alone would miss. Hashing a
+// folder of manifests costs microseconds per walk; only files over the
+// limit, which would cost real time to read every Options.Interval, are
+// judged by size and mtime instead.
 //
 // Directories in Options.Ignore are neither walked nor watched: weir's data
 // directory, when it lies inside a watched folder, changes all the time.

@@ -65,6 +65,12 @@ type scanner struct {
 // With add it also watches every directory that matters, before reading
 // from it, and returns them.
 func (w *Watcher) scan(add func(dir string) error) (snapshot, map[string]os.FileInfo) {
+	snap, want := walkPaths(w.paths, w.ignore, add)
+	w.scans.Add(1)
+	return snap, want
+}
+
+func walkPaths(paths, ignore []string, add func(dir string) error) (snapshot, map[string]os.FileInfo) {
 	s := &scanner{
 		add:   add,
 		snap:  snapshot{},
@@ -72,14 +78,14 @@ func (w *Watcher) scan(add func(dir string) error) (snapshot, map[string]os.File
 		files: map[string]entry{},
 		want:  map[string]os.FileInfo{},
 	}
-	for _, p := range w.ignore {
+	for _, p := range ignore {
 		if real, err := filepath.EvalSymlinks(p); err == nil {
 			s.ignore = append(s.ignore, real)
 		} else if abs, err := filepath.Abs(p); err == nil {
 			s.ignore = append(s.ignore, abs)
 		}
 	}
-	for _, p := range w.paths {
+	for _, p := range paths {
 		s.followLinks(p)
 		info, err := os.Stat(p)
 		if err != nil {

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,8 +92,21 @@ type Watcher struct {
 	last     snapshot
 	release  sync.Once
 
-	delivered atomic.Int64 // notifications made, coalesced or not (tests)
+	// For tests: notifications made (coalesced or not), walks made, the
+	// number of walks made when the last notification was, and the
+	// fingerprint it was made for.
+	delivered     atomic.Int64
+	scans         atomic.Int64
+	deliveredScan atomic.Int64
+	notified      atomic.Pointer[snapshot]
 }
+
+// The calls into fsnotify that may fail for want of resources; tests make
+// them fail.
+var (
+	newFSWatcher = fsnotify.NewWatcher
+	addFSWatch   = (*fsnotify.Watcher).Add
+)
 
 // New sets a Watcher up over paths: it starts watching and takes the
 // fingerprint later changes are compared with. Nothing is delivered until
@@ -113,8 +127,8 @@ func New(paths []string, opts Options) (*Watcher, error) {
 	}
 	w := &Watcher{
 		paths:    slices.Clone(paths),
-		debounce: cmpOr(opts.Debounce, DefaultDebounce),
-		interval: cmpOr(opts.Interval, DefaultInterval),
+		debounce: cmp.Or(opts.Debounce, DefaultDebounce),
+		interval: cmp.Or(opts.Interval, DefaultInterval),
 		ignore:   slices.Clone(opts.Ignore),
 		log:      opts.Logger,
 		changes:  make(chan Change, 1),
@@ -128,7 +142,7 @@ func New(paths []string, opts Options) (*Watcher, error) {
 	}
 	switch mode {
 	case FSNotify:
-		fsw, err := fsnotify.NewWatcher()
+		fsw, err := newFSWatcher()
 		if err != nil {
 			w.fallBack(err)
 			w.last, _ = w.scan(nil)
@@ -139,14 +153,9 @@ func New(paths []string, opts Options) (*Watcher, error) {
 	case Poll:
 		w.last, _ = w.scan(nil)
 	}
+	base := w.last
+	w.notified.Store(&base)
 	return w, nil
-}
-
-func cmpOr(d, dflt time.Duration) time.Duration {
-	if d == 0 {
-		return dflt
-	}
-	return d
 }
 
 // Changes delivers the notifications. It holds at most one: a notification
@@ -271,7 +280,7 @@ func mapValues(m map[string]os.FileInfo) []os.FileInfo {
 // addWatch watches dir. A directory that vanished in the meantime is no
 // failure: its parent's events bring the next walk.
 func (w *Watcher) addWatch(dir string) error {
-	err := w.fsw.Add(dir)
+	err := addFSWatch(w.fsw, dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) && w.watchErr == nil {
 		w.watchErr = fmt.Errorf("watching %s: %w", dir, err)
 	}
@@ -393,6 +402,7 @@ func (w *Watcher) compare(snap snapshot) bool {
 	w.last = snap
 	w.log.Debug("watched files changed", "paths", len(paths))
 	w.deliver(Change{Paths: paths})
+	w.notified.Store(&snap)
 	return true
 }
 
@@ -401,6 +411,7 @@ func (w *Watcher) compare(snap snapshot) bool {
 // cannot block.
 func (w *Watcher) deliver(c Change) {
 	w.delivered.Add(1)
+	w.deliveredScan.Store(w.scans.Load())
 	select {
 	case w.changes <- c:
 		return
