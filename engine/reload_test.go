@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -125,7 +126,9 @@ func TestReloadCodeSwaps(t *testing.T) {
 			seen := map[int]int{}
 			last := map[int32]int{}
 			versions := map[int]bool{}
-			for _, r := range readCommitted(t, ctx, broker, n, "out") {
+			out := readCommitted(t, ctx, broker, n, "out")
+			t.Logf("longest gap between outputs across 20 code swaps under load: %s", longestGap(out))
+			for _, r := range out {
 				var s stamped
 				if err := json.Unmarshal(r.Value, &s); err != nil {
 					t.Fatal(err)
@@ -174,6 +177,7 @@ func TestReloadTopology(t *testing.T) {
 	<-done
 	// Both topics together hold each input once.
 	got := readCommitted(t, ctx, broker, n, "out-a", "out-b")
+	t.Logf("longest gap between outputs across a topology restart under load: %s", longestGap(got))
 	seen := map[int]int{}
 	for _, r := range got {
 		var s stamped
@@ -190,4 +194,19 @@ func TestReloadTopology(t *testing.T) {
 			t.Fatalf("input %d has %d outputs", i, seen[i])
 		}
 	}
+}
+
+// longestGap is the longest time between two consecutive output records
+// (by their timestamps, set when they were produced).
+func longestGap(recs []*kgo.Record) time.Duration {
+	ts := make([]time.Time, len(recs))
+	for i, r := range recs {
+		ts[i] = r.Timestamp
+	}
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	var gap time.Duration
+	for i := 1; i < len(ts); i++ {
+		gap = max(gap, ts[i].Sub(ts[i-1]))
+	}
+	return gap
 }
