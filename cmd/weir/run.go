@@ -167,6 +167,19 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 		hopts.AdjustPlan = host.OneBroker // one broker
 		fmt.Fprintf(stdout, "weir dev: embedded broker at %s\n", addr)
 	}
+	// The watcher starts before the first load, so that an edit made while
+	// the apps start is not missed.
+	mode, err := watch.ParseMode(f.watch)
+	if err != nil {
+		fmt.Fprintf(stderr, "weir %s: --watch: %v\n", name, err)
+		return exitUsage
+	}
+	w, err := watch.New(fs.Args(), watch.Options{Mode: mode, Interval: f.pollInterval, Ignore: []string{f.dataDir}, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "weir %s: watching %s: %v\n", name, strings.Join(fs.Args(), " "), err)
+		return exitInvalid
+	}
+	defer w.Close()
 	h := host.New(hopts)
 	startCtx, cancelStart := context.WithTimeout(ctx, time.Minute)
 	rt, err := h.Start(startCtx, engine.RuntimeOptions{Logger: log})
@@ -182,17 +195,6 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 	}
 	plan := rt.Plan()
 	// SIGHUP and changes of the manifests reload them.
-	mode, err := watch.ParseMode(f.watch)
-	if err != nil {
-		fmt.Fprintf(stderr, "weir %s: --watch: %v\n", name, err)
-		return exitUsage
-	}
-	w, err := watch.New(fs.Args(), watch.Options{Mode: mode, Interval: f.pollInterval, Logger: log})
-	if err != nil {
-		fmt.Fprintf(stderr, "weir %s: watching %s: %v\n", name, strings.Join(fs.Args(), " "), err)
-		return exitInvalid
-	}
-	defer w.Close()
 	go func() { _ = w.Run(ctx) }()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -204,7 +206,10 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 				return
 			case <-hup:
 				_ = h.Reload(ctx, "SIGHUP")
-			case c := <-w.Changes():
+			case c, ok := <-w.Changes():
+				if !ok {
+					return
+				}
 				why := "the manifests changed"
 				if len(c.Paths) > 0 {
 					why = "changed: " + strings.Join(c.Paths, ", ")
