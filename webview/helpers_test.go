@@ -18,14 +18,14 @@ import (
 	"github.com/weirstream/weir/spec"
 )
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w *testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -33,7 +33,7 @@ func (w *testWriter) Write(p []byte) (int, error) {
 }
 
 // load loads manifests from a folder.
-func load(t *testing.T, dir string) *spec.Bundle {
+func load(t testing.TB, dir string) *spec.Bundle {
 	t.Helper()
 	b, err := spec.Load(dir)
 	if err != nil {
@@ -44,7 +44,7 @@ func load(t *testing.T, dir string) *spec.Bundle {
 
 // compile compiles a bundle for one instance of its apps on a broker (nil:
 // none; the apps then must not touch Kafka).
-func compile(t *testing.T, b *spec.Bundle, broker *kafkatest.Broker, instance string) *engine.Plan {
+func compile(t testing.TB, b *spec.Bundle, broker *kafkatest.Broker, instance string) *engine.Plan {
 	t.Helper()
 	for _, a := range b.Apps {
 		if broker != nil {
@@ -73,7 +73,7 @@ func compile(t *testing.T, b *spec.Bundle, broker *kafkatest.Broker, instance st
 }
 
 // startRuntime starts a runtime and stops it at the end of the test.
-func startRuntime(t *testing.T, ctx context.Context, p *engine.Plan) *engine.Runtime {
+func startRuntime(t testing.TB, ctx context.Context, p *engine.Plan) *engine.Runtime {
 	t.Helper()
 	rt := engine.NewRuntime(p, engine.RuntimeOptions{Logger: testLogger(t), CommitInterval: 50 * time.Millisecond, Workers: 4})
 	if err := rt.Start(ctx); err != nil {

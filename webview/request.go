@@ -14,42 +14,20 @@ import (
 	"github.com/weirstream/weir/interp"
 )
 
-// request is the request object a web view's first operation gets.
+// request is the request object a web view's first operation gets. Its
+// dicts are made when code first asks for them.
 type request struct {
-	method, path string
-	params       *starlark.Dict
-	query        *starlark.Dict
-	headers      *starlark.Dict
-	body         []byte
+	r    *http.Request
+	pv   echo.PathValues
+	body []byte
+
+	params, query, headers *starlark.Dict
 }
 
-var (
-	_ starlark.HasAttrs = (*request)(nil)
-)
+var _ starlark.HasAttrs = (*request)(nil)
 
 func newRequest(r *http.Request, pv echo.PathValues, body []byte) *request {
-	req := &request{
-		method:  r.Method,
-		path:    r.URL.Path,
-		params:  starlark.NewDict(len(pv)),
-		query:   starlark.NewDict(len(r.URL.Query())),
-		headers: starlark.NewDict(len(r.Header)),
-		body:    body,
-	}
-	for _, p := range pv {
-		_ = req.params.SetKey(starlark.String(p.Name), starlark.String(p.Value))
-	}
-	q := r.URL.Query()
-	for _, k := range sortedKeys(q) {
-		_ = req.query.SetKey(starlark.String(k), starlark.String(q.Get(k)))
-	}
-	for _, k := range sortedKeys(r.Header) {
-		_ = req.headers.SetKey(starlark.String(strings.ToLower(k)), starlark.String(strings.Join(r.Header[k], ", ")))
-	}
-	if r.Host != "" {
-		_ = req.headers.SetKey(starlark.String("host"), starlark.String(r.Host))
-	}
-	return req
+	return &request{r: r, pv: pv, body: body}
 }
 
 func sortedKeys[M ~map[string]V, V any](m M) []string {
@@ -63,16 +41,51 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 
 // param is a path parameter's value.
 func (r *request) param(name string) interp.Value {
-	v, _, _ := r.params.Get(starlark.String(name))
-	if v == nil {
-		return starlark.String("")
+	v, _ := r.pv.Get(name)
+	return starlark.String(v)
+}
+
+// paramsDict is request.params.
+func (r *request) paramsDict() *starlark.Dict {
+	if r.params == nil {
+		r.params = starlark.NewDict(len(r.pv))
+		for _, p := range r.pv {
+			_ = r.params.SetKey(starlark.String(p.Name), starlark.String(p.Value))
+		}
 	}
-	return v
+	return r.params
+}
+
+// queryDict is request.query: each parameter's first value.
+func (r *request) queryDict() *starlark.Dict {
+	if r.query == nil {
+		q := r.r.URL.Query()
+		r.query = starlark.NewDict(len(q))
+		for _, k := range sortedKeys(q) {
+			_ = r.query.SetKey(starlark.String(k), starlark.String(q.Get(k)))
+		}
+	}
+	return r.query
+}
+
+// headersDict is request.headers, by lower-case name.
+func (r *request) headersDict() *starlark.Dict {
+	if r.headers == nil {
+		h := r.r.Header
+		r.headers = starlark.NewDict(len(h) + 1)
+		for _, k := range sortedKeys(h) {
+			_ = r.headers.SetKey(starlark.String(strings.ToLower(k)), starlark.String(strings.Join(h[k], ", ")))
+		}
+		if r.r.Host != "" {
+			_ = r.headers.SetKey(starlark.String("host"), starlark.String(r.r.Host))
+		}
+	}
+	return r.headers
 }
 
 var requestAttrs = []string{"body", "headers", "json", "method", "params", "path", "query"}
 
-func (r *request) String() string        { return fmt.Sprintf("<request %s %s>", r.method, r.path) }
+func (r *request) String() string        { return fmt.Sprintf("<request %s %s>", r.r.Method, r.r.URL.Path) }
 func (r *request) Type() string          { return "request" }
 func (r *request) Freeze()               {}
 func (r *request) Truth() starlark.Bool  { return true }
@@ -82,15 +95,15 @@ func (r *request) AttrNames() []string   { return requestAttrs }
 func (r *request) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "method":
-		return starlark.String(r.method), nil
+		return starlark.String(r.r.Method), nil
 	case "path":
-		return starlark.String(r.path), nil
+		return starlark.String(r.r.URL.Path), nil
 	case "params":
-		return r.params, nil
+		return r.paramsDict(), nil
 	case "query":
-		return r.query, nil
+		return r.queryDict(), nil
 	case "headers":
-		return r.headers, nil
+		return r.headersDict(), nil
 	case "body":
 		return r.bodyValue(), nil
 	case "json":

@@ -106,12 +106,15 @@ type site struct {
 	app *engine.AppPlan
 	// runs: the runtime runs the app (it has agents or tasks); else
 	// ingest goes through a producer of the server's own.
-	runs    bool
-	base    string // webBasePath, without a trailing slash
-	views   []*view
-	e       *echo.Echo
-	workers chan *worker // idle interpreter threads
-	hash    string       // of the app's resources
+	runs  bool
+	base  string // webBasePath, without a trailing slash
+	views []*view
+	e     *echo.Echo
+	hash  string // of the app's resources
+
+	mu     sync.Mutex
+	idle   []*worker // workers waiting for a request
+	closed bool
 }
 
 // New returns the server of an app of the runtime's plan; nothing is
@@ -165,11 +168,10 @@ func (s *Server) cur() *site { return s.site.Load() }
 // newSite builds what a plan of the app serves.
 func (s *Server) newSite(app *engine.AppPlan) (*site, error) {
 	st := &site{
-		app:     app,
-		runs:    len(app.Agents) > 0 || len(app.Tasks) > 0,
-		base:    strings.TrimSuffix(app.WebBasePath, "/"),
-		workers: make(chan *worker, 256),
-		hash:    configHash(app),
+		app:  app,
+		runs: len(app.Agents) > 0 || len(app.Tasks) > 0,
+		base: strings.TrimSuffix(app.WebBasePath, "/"),
+		hash: configHash(app),
 	}
 	if st.base != "" && !strings.HasPrefix(st.base, "/") {
 		st.base = "/" + st.base
@@ -211,7 +213,7 @@ func (s *Server) Apply(ctx context.Context, app *engine.AppPlan) error {
 			return err
 		}
 	}
-	s.site.Store(st)
+	s.site.Swap(st).close()
 	if s.members.Load() == nil && readsPartitioned(app) {
 		s.members.Store(newMembers(s))
 		if s.srv != nil {
@@ -404,6 +406,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.srv.Close()
 	}
 	s.handlers.Wait()
+	s.cur().close()
 	if m := s.members.Load(); m != nil {
 		m.withdraw(ctx)
 	}

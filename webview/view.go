@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v5"
@@ -79,16 +80,14 @@ func (s *Server) serveView(v *view) echo.HandlerFunc {
 			unavailable(c, fmt.Sprintf("app %s is not running (starting or stopping)", s.name))
 			return nil
 		}
-		req := newRequest(r, c.PathValues(), body)
-		// The pipeline and the selectors run beside the handler, which
-		// answers 503 at the deadline even while code still runs (a call
-		// ends within the app's codeTimeout; its worker is idle then).
+		req := newRequest(r, slices.Clone(c.PathValues()), body)
+		// The pipeline and the selectors run on a worker beside the
+		// handler, which answers 503 at the deadline even while code
+		// still runs (a call ends within the app's codeTimeout; its
+		// worker is idle then).
 		done := make(chan handled, 1)
 		s.handlers.Add(1)
-		go func() {
-			defer s.handlers.Done()
-			s.handle(ctx, v, req, done)
-		}()
+		v.site.submit(s, job{ctx: ctx, v: v, req: req, done: done})
 		var h handled
 		select {
 		case h = <-done:
@@ -117,49 +116,96 @@ type handled struct {
 	elsewhere *engine.ElsewhereError
 }
 
-// handle runs a request's pipeline and selectors on a worker.
-func (s *Server) handle(ctx context.Context, v *view, req *request, done chan<- handled) {
-	w := v.site.worker(s)
-	defer func() {
-		if p := recover(); p != nil {
-			s.log.Error("a web view panicked", "webView", v.plan.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			done <- handled{}
-			return // the worker's thread is not reused
-		}
-		v.site.putWorker(w)
-	}()
-	out := w.run(ctx, v, req)
-	if out.elsewhere != nil && !out.produced {
-		done <- handled{elsewhere: out.elsewhere}
-		return
-	}
-	done <- handled{answer: w.answer(v, out)}
+// job is a request for a worker.
+type job struct {
+	ctx  context.Context
+	v    *view
+	req  *request
+	done chan<- handled
 }
 
-// worker runs requests on its interpreter thread, one at a time.
+// worker runs requests on its interpreter thread and its goroutine (whose
+// stack has grown to what the code needs), one at a time. Idle workers
+// wait in their site's pool.
 type worker struct {
 	s      *Server
+	site   *site
+	jobs   chan job
 	th     *interp.Thread
 	serdes map[string]*interp.Serializer
 	args   starlark.Tuple
 }
 
-// worker takes an idle worker of the site, or makes one.
-func (st *site) worker(s *Server) *worker {
-	select {
-	case w := <-st.workers:
-		return w
-	default:
-		return &worker{s: s, th: interp.NewThread(st.app.Code), serdes: map[string]*interp.Serializer{}, args: make(starlark.Tuple, 1)}
+// maxIdle is how many idle workers a site keeps.
+const maxIdle = 256
+
+// submit hands a job to an idle worker of the site, or to a new one.
+func (st *site) submit(s *Server, j job) {
+	st.mu.Lock()
+	var w *worker
+	if n := len(st.idle); n > 0 {
+		w, st.idle = st.idle[n-1], st.idle[:n-1]
+	}
+	st.mu.Unlock()
+	if w == nil {
+		w = &worker{s: s, site: st, jobs: make(chan job, 1), th: interp.NewThread(st.app.Code), serdes: map[string]*interp.Serializer{}, args: make(starlark.Tuple, 1)}
+		go w.loop()
+	}
+	w.jobs <- j
+}
+
+// park puts a worker that finished its job in the pool; false when the
+// site is closed or its pool full: the worker ends.
+func (st *site) park(w *worker) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed || len(st.idle) >= maxIdle {
+		return false
+	}
+	st.idle = append(st.idle, w)
+	return true
+}
+
+// close ends the site's idle workers, and the others once their job is
+// done.
+func (st *site) close() {
+	st.mu.Lock()
+	idle := st.idle
+	st.idle, st.closed = nil, true
+	st.mu.Unlock()
+	for _, w := range idle {
+		close(w.jobs)
 	}
 }
 
-// putWorker keeps a worker for a later request, unless enough are idle.
-func (st *site) putWorker(w *worker) {
-	select {
-	case st.workers <- w:
-	default:
+// loop runs the worker's jobs until its site closes.
+func (w *worker) loop() {
+	for j := range w.jobs {
+		ok := w.do(j)
+		w.s.handlers.Done()
+		if !ok || !w.site.park(w) {
+			return
+		}
 	}
+}
+
+// do runs a request's pipeline and selectors; false after a panic (the
+// worker's thread is not used again).
+func (w *worker) do(j job) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.s.log.Error("a web view panicked", "webView", j.v.plan.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			j.done <- handled{}
+			ok = false
+		}
+	}()
+	out := w.run(j.ctx, j.v, j.req)
+	if out.elsewhere != nil && !out.produced {
+		j.done <- handled{elsewhere: out.elsewhere}
+		return true
+	}
+	j.done <- handled{answer: w.answer(j.v, out)}
+	return true
 }
 
 // outcome is what a request's pipeline came to.
