@@ -35,6 +35,9 @@ type Options struct {
 	// AdjustPlan, when set, changes a compiled plan before it runs.
 	AdjustPlan func(*engine.Plan)
 	Logger     *slog.Logger
+	// AllowEmpty lets a snapshot hold no manifests at all (the control API
+	// adds apps to an empty process, and may remove the last one).
+	AllowEmpty bool
 }
 
 // ReloadError is why the last reload failed.
@@ -92,7 +95,7 @@ func (h *Host) Snapshot() (*engine.Plan, string, error) {
 	for _, o := range owners {
 		files = append(files, h.extra[o]...)
 	}
-	if len(files) == 0 {
+	if len(files) == 0 && !h.opts.AllowEmpty {
 		return nil, "", errors.New("no manifests: the folders hold no .yaml or .yml files")
 	}
 	sum := sha256.New()
