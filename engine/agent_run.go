@@ -55,6 +55,8 @@ type appRun struct {
 
 	tasks  []*taskRun
 	leader *leaderRun // nil unless a task runs onLeader
+	// dueTasks are tasks that use tables, due to run in the loop.
+	dueTasks chan *taskRun
 
 	tables      map[string]*tableRun
 	rec         recovery
@@ -207,6 +209,7 @@ func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client, db *state.DB) (*ap
 			a.leader = &leaderRun{app: a, topic: ap.LeaderTopic, client: client, log: a.log}
 		}
 	}
+	a.dueTasks = make(chan *taskRun, len(a.tasks))
 	if len(a.tasks) > 0 {
 		p, err := client.NewProducer(ap.Kafka)
 		if err != nil {
@@ -472,6 +475,7 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 			if len(fetches) > 0 {
 				n += a.dispatch(fetches)
 			}
+			a.runDueTasks()
 			if err != nil {
 				if pctx.Err() != nil || errors.Is(err, kafka.ErrClosed) {
 					break
@@ -650,21 +654,61 @@ func (a *appRun) isolatedWorker(tp kafka.TopicPartition) *worker {
 	return w
 }
 
-// partitionWorker is the worker of a topic partition (FNV-1a).
-func partitionWorker(topic string, partition int32, n int) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(topic); i++ {
-		h = (h ^ uint32(topic[i])) * 16777619
+// partitionWorker returns the pool worker of a topic partition. A partition
+// keeps its worker for as long as the app runs (its records stay in order,
+// and take batches stay whole). The first time a partition is seen it gets
+// a worker of its own while the pool has fewer than maxPoolWorkers, else
+// the worker with the fewest partitions: three partitions on a pool of two
+// would otherwise split 2:1 and leave one CPU idle a third of the time,
+// while three workers on two CPUs share both. Called by the loop only.
+func (a *appRun) partitionWorker(tp kafka.TopicPartition) *worker {
+	if w, ok := a.lanes[tp]; ok {
+		return w
 	}
-	for i := 0; i < 4; i++ {
-		h = (h ^ uint32(byte(partition>>(8*i)))) * 16777619
+	var w *worker
+	for _, x := range a.workers {
+		if a.laneCount[x] == 0 {
+			w = x
+			break
+		}
 	}
-	return int(h % uint32(n))
+	if w == nil && len(a.workers) < a.maxPoolWorkers() {
+		w = newWorker(a)
+		a.workers = append(a.workers, w)
+		go w.run()
+	}
+	if w == nil {
+		for _, x := range a.workers {
+			if w == nil || a.laneCount[x] < a.laneCount[w] {
+				w = x
+			}
+		}
+	}
+	a.lanes[tp] = w
+	a.laneCount[w]++
+	return w
 }
+
+// maxPoolWorkers is how large the pool grows: twice the configured size,
+// so that partitions spread evenly enough over the CPUs.
+func (a *appRun) maxPoolWorkers() int { return 2 * a.rt.opts.Workers }
 
 // recovering reports whether table partitions wait for recovery.
 func (a *appRun) recovering() bool {
 	a.rec.mu.Lock()
 	defer a.rec.mu.Unlock()
 	return len(a.rec.pending) > 0
+}
+
+// runDueTasks runs the tasks that use tables and are due, in the
+// transaction in flight (the pool's workers are idle).
+func (a *appRun) runDueTasks() {
+	for {
+		select {
+		case t := <-a.dueTasks:
+			t.fire()
+		default:
+			return
+		}
+	}
 }

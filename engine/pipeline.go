@@ -45,6 +45,9 @@ type worker struct {
 	txn    bool
 	rawKey []byte
 	hasRaw bool
+	// byKey: tables are read and written in the partition of each key
+	// (a task's, which has no event), not the event's.
+	byKey bool
 
 	// takes are the batches of take agents being filled, by agent and
 	// partition; pending counts the events they hold.

@@ -118,10 +118,14 @@ func Unsupported(p *Plan) []string {
 		for _, j := range a.Joins {
 			add(a.Name, "join %s", j.Name)
 		}
+		consumes := false
+		for _, ag := range a.Agents {
+			consumes = consumes || ag.Input.Channel == ""
+		}
 		for _, t := range a.Tasks {
 			for _, op := range t.Ops {
-				if len(op.Tables) > 0 {
-					add(a.Name, "task %s: operation %s: tables", t.Name, op.Name)
+				if len(op.Tables) > 0 && !consumes {
+					add(a.Name, "task %s: operation %s uses tables, but no agent of the app consumes a topic: tables are written in the transaction of the app's consumer", t.Name, op.Name)
 				}
 			}
 		}

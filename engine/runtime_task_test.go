@@ -151,3 +151,101 @@ func TestTaskOnLeader(t *testing.T) {
 		})
 	}
 }
+
+const taskTableApp = `
+apiVersion: kaspr.io/v1alpha1
+kind: KasprApp
+metadata:
+  name: tt
+spec:
+  bootstrapServers: localhost:9092
+  config:
+    topicPartitions: 1
+---
+apiVersion: kaspr.io/v1alpha1
+kind: KasprTable
+metadata:
+  name: counts
+spec:
+  name: counts
+  defaultSelector: {entrypoint: zero, python: "def zero():\n    return 0\n"}
+---
+apiVersion: kaspr.io/v1alpha1
+kind: KasprAgent
+metadata:
+  name: count
+spec:
+  input:
+    topic: {name: words, keySerializer: string, valueSerializer: string, declare: true}
+  processors:
+    pipeline: [count]
+    operations:
+      - name: count
+        tables: [{name: counts, paramName: counts}]
+        filter:
+          entrypoint: count
+          python: |
+            def count(w, counts):
+                counts[w] += 1
+                return False
+---
+apiVersion: kaspr.io/v1alpha1
+kind: KasprTask
+metadata:
+  name: tick
+spec:
+  name: tick
+  schedule: {interval: 100ms}
+  processors:
+    pipeline: [tick, send]
+    operations:
+      - name: tick
+        tables: [{name: counts, paramName: counts}]
+        map:
+          entrypoint: tick
+          python: |
+            def tick(counts):
+                counts["tick"] += 1
+                return {"tick": counts["tick"], "words": len(counts) - 1, "a": counts.get("a", 0)}
+      - name: send
+        topicSend: {name: ticks, valueSerializer: json, declare: true}
+`
+
+// TestTaskTables: a task that uses a table runs in the app's transaction:
+// its writes reach the changelog once each and it reads what the agent
+// wrote.
+func TestTaskTables(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	broker, _ := startManifest(t, ctx, spec.ClientFranz, "tt.yaml", taskTableApp)
+	prod := kgoClient(t, broker)
+	for _, w := range []string{"a", "b", "a"} {
+		if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "words", Value: []byte(w)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl := kgoClient(t, broker, kgo.ConsumeTopics("ticks"), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	last := 0
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal("the task never saw the agent's counts")
+		}
+		done := false
+		fs.EachRecord(func(r *kgo.Record) {
+			var v struct{ Tick, Words, A int }
+			if err := json.Unmarshal(r.Value, &v); err != nil {
+				t.Fatal(err)
+			}
+			if v.Tick != last+1 {
+				t.Fatalf("tick %d after %d: a task's write went missing or twice", v.Tick, last)
+			}
+			last = v.Tick
+			done = done || (v.Words == 2 && v.A == 2)
+		})
+		if done && last >= 5 {
+			return
+		}
+	}
+}

@@ -367,7 +367,7 @@ func TestRuntimeRefusesUnsupported(t *testing.T) {
 	if err == nil {
 		t.Fatal("Start accepted a plan with tables and joins")
 	}
-	for _, s := range []string{"not yet supported", "join j", "task tick: operation count: tables"} {
+	for _, s := range []string{"not yet supported", "join j", "task tick: operation count uses tables"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not mention %q", err, s)
 		}

@@ -203,6 +203,36 @@ func (v *tableView) partition() (int32, error) {
 	return p, nil
 }
 
+// partitionFor is the partition a key is read from and written to: the
+// current event's, or, for a task (which has no event), the one Kafka's
+// default partitioner gives the key's bytes, which this replica must hold.
+func (v *tableView) partitionFor(kb []byte) (int32, error) {
+	if !v.w.byKey {
+		return v.partition()
+	}
+	p := kafka.KeyPartition(kb, v.t.plan.Partitions)
+	if !v.t.plan.Global && !slices.Contains(v.w.app.held(), p) {
+		return 0, fmt.Errorf("table %s: key %q is in partition %d, which this replica does not hold: a task reads and writes the keys of the partitions its replica holds", v.t.plan.Name, kb, p)
+	}
+	return p, nil
+}
+
+// covered are the partitions len and scans cover: the current event's
+// (every one, for a global table), or for a task those this replica holds.
+func (v *tableView) covered() ([]int32, error) {
+	if v.w.byKey && !v.t.plan.Global {
+		return v.w.app.held(), nil
+	}
+	if v.w.byKey {
+		return v.partitions(0), nil
+	}
+	cur, err := v.partition()
+	if err != nil && !v.t.plan.Global {
+		return nil, err
+	}
+	return v.partitions(cur), nil
+}
+
 func (v *tableView) key(k interp.Value) ([]byte, error) {
 	b, err := v.w.encode(v.t.plan.KeySerializer, k)
 	if err != nil {
@@ -234,7 +264,7 @@ func (v *tableView) Get(k interp.Value) (interp.Value, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	cur, err := v.partition()
+	cur, err := v.partitionFor(kb)
 	if err != nil && !v.t.plan.Global {
 		return nil, false, err
 	}
@@ -291,9 +321,9 @@ func (v *tableView) Delete(k interp.Value) error {
 // change to the changelog in the transaction.
 func (v *tableView) write(kb, vb []byte) error {
 	if !v.w.txn {
-		return fmt.Errorf("table %s: only agents that consume a topic write tables", v.t.plan.Name)
+		return fmt.Errorf("table %s: only agents that consume a topic, and tasks of apps that have such agents, write tables", v.t.plan.Name)
 	}
-	p, err := v.partition()
+	p, err := v.partitionFor(kb)
 	if err != nil {
 		return err
 	}
@@ -313,12 +343,12 @@ func (v *tableView) write(kb, vb []byte) error {
 }
 
 func (v *tableView) Len() (int, error) {
-	cur, err := v.partition()
-	if err != nil && !v.t.plan.Global {
+	ps, err := v.covered()
+	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, p := range v.partitions(cur) {
+	for _, p := range ps {
 		var c int
 		if op := v.t.openIfAny(p); op != nil {
 			op.mu.Lock()
@@ -340,13 +370,13 @@ func (v *tableView) Scan(prefix interp.Value, fn func(k, x interp.Value) bool) e
 	if err != nil {
 		return err
 	}
-	cur, err := v.partition()
-	if err != nil && !v.t.plan.Global {
+	ps, err := v.covered()
+	if err != nil {
 		return err
 	}
 	type kv struct{ k, v []byte }
 	var all []kv
-	for _, p := range v.partitions(cur) {
+	for _, p := range ps {
 		collect := func(k, x []byte) bool {
 			all = append(all, kv{bytes.Clone(k), bytes.Clone(x)})
 			return true
@@ -362,7 +392,7 @@ func (v *tableView) Scan(prefix interp.Value, fn func(k, x interp.Value) bool) e
 			return err
 		}
 	}
-	if v.t.plan.Global {
+	if len(ps) > 1 {
 		slices.SortStableFunc(all, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
 		all = slices.CompactFunc(all, func(a, b kv) bool { return bytes.Equal(a.k, b.k) })
 	}

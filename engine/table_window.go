@@ -130,7 +130,7 @@ func (v *windowedView) Get(k interp.Value) (interp.Value, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	p, err := v.partition()
+	p, err := v.partitionFor(kb)
 	if err != nil {
 		return nil, false, err
 	}
@@ -177,7 +177,7 @@ func (v *windowedView) Set(k, x interp.Value) error {
 	if err != nil {
 		return err
 	}
-	p, err := v.partition()
+	p, err := v.partitionFor(kb)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,14 @@ import (
 // onLeader: only the replica that leads the app runs the task (see
 // leader.go); a task run once waits until its replica leads, and runs once.
 //
+// A task that uses tables runs in the app's loop, between two polls, in the
+// transaction in flight: its table writes and changelog records, and what
+// it sends, commit with the transaction (exactly once). Having no event, it
+// reads and writes each key in the partition Kafka's default partitioner
+// gives the key's bytes, and only keys of partitions its replica holds (a
+// global table's every key); len and scans cover those partitions. Such a
+// task needs an agent of its app to consume a topic.
+//
 // A task whose code fails logs the error (rate-limited) and counts it;
 // there is no input record to dead-letter. It runs again at its next time.
 
@@ -40,6 +48,9 @@ type taskRun struct {
 	sched   *SchedulePlan // the schedule, fixed for the task's life
 	// code is new code (reload.go), taken at the next run.
 	code atomic.Pointer[AppPlan]
+	// inLoop: the task uses tables, so the app's loop runs it, in its
+	// transaction, with tables read and written by key (see tableView).
+	inLoop bool
 
 	runs, failures atomic.Int64
 }
@@ -50,6 +61,9 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 
 func newTaskRun(a *appRun, p *TaskPlan) (*taskRun, error) {
 	t := &taskRun{plan: p, app: a, w: newWorker(a), log: a.log.With("task", p.Name), sched: p.Schedule}
+	for _, op := range p.Ops {
+		t.inLoop = t.inLoop || len(op.Tables) > 0
+	}
 	if s := p.Schedule; s != nil && s.Cron != "" {
 		sched, err := cronParser.Parse(s.Cron)
 		if err != nil {
@@ -68,7 +82,7 @@ func (t *taskRun) run(ctx context.Context) {
 		if onLeader && !t.app.waitLeader(ctx) {
 			return
 		}
-		t.fire()
+		t.due()
 		return
 	}
 	next := t.next(time.Now())
@@ -82,7 +96,7 @@ func (t *taskRun) run(ctx context.Context) {
 		}
 		started := time.Now()
 		if !onLeader || t.app.isLeader() {
-			t.fire()
+			t.due()
 		}
 		next = t.next(started)
 		if now := time.Now(); next.Before(now) {
@@ -100,6 +114,19 @@ func (t *taskRun) next(from time.Time) time.Time {
 	return from.Add(t.sched.Interval)
 }
 
+// due runs the task now, or, when it uses tables, has the app's loop run
+// it in its transaction (a run still waiting there is not doubled).
+func (t *taskRun) due() {
+	if !t.inLoop {
+		t.fire()
+		return
+	}
+	select {
+	case t.app.dueTasks <- t:
+	default:
+	}
+}
+
 // fire runs the task's pipeline once.
 func (t *taskRun) fire() {
 	if ap := t.code.Swap(nil); ap != nil {
@@ -111,7 +138,7 @@ func (t *taskRun) fire() {
 		t.w.fresh(ap)
 	}
 	w := t.w
-	w.txn, w.rawKey, w.hasRaw, w.ag = false, nil, false, nil
+	w.txn, w.rawKey, w.hasRaw, w.ag, w.byKey = t.inLoop, nil, false, nil, t.inLoop
 	t.runs.Add(1)
 	if err := w.pipeline(t.plan.Ops, nil, nil, nil, false); err != nil {
 		t.failures.Add(1)
