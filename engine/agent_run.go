@@ -22,12 +22,12 @@ import (
 // since Begin; then it processes the take batches still open, waits for the
 // channel items that came from the transaction's records, and End commits
 // unless a produce failed since Begin (then End aborts and the session
-// rewinds: the records come again). dispatch hands each Fetch to the worker
-// its topic and partition hash to (or, for agents with isolatedPartitions,
-// to that partition's own worker), so a partition's records always go to
-// the same worker, in order, and waits until every worker is done with the
-// batch: nothing is produced while Begin or End run, as the Session
-// contract requires.
+// rewinds: the records come again). dispatch hands each Fetch to the pool
+// worker its topic and partition were given when first seen (or, for agents
+// with isolatedPartitions, to that partition's own worker), so a
+// partition's records always go to the same worker, in order, and waits
+// until every worker is done with the batch: nothing is produced while
+// Begin or End run, as the Session contract requires.
 type appRun struct {
 	rt       *Runtime
 	plan     *AppPlan
@@ -47,6 +47,11 @@ type appRun struct {
 	// isolated are the workers of single partitions (isolatedPartitions).
 	isoMu    sync.Mutex
 	isolated map[kafka.TopicPartition]*worker
+
+	// lanes is the pool worker of each partition seen, laneCount how many
+	// partitions each has (see partitionWorker); the loop's own.
+	lanes     map[kafka.TopicPartition]*worker
+	laneCount map[*worker]int
 
 	channels    map[string]*channelRun
 	chanPending atomic.Int64  // channel items of the open transaction
@@ -110,18 +115,20 @@ type agentRun struct {
 
 func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client, db *state.DB) (*appRun, error) {
 	a := &appRun{
-		rt:       rt,
-		plan:     ap,
-		client:   client,
-		log:      rt.log.With("app", ap.Name),
-		routes:   map[string][]*agentRun{},
-		isolated: map[kafka.TopicPartition]*worker{},
-		channels: map[string]*channelRun{},
-		drained:  make(chan struct{}, 1),
-		stopping: make(chan struct{}),
-		every:    rt.opts.CommitEvery,
-		interval: rt.opts.CommitInterval,
-		tables:   map[string]*tableRun{},
+		rt:        rt,
+		plan:      ap,
+		client:    client,
+		log:       rt.log.With("app", ap.Name),
+		routes:    map[string][]*agentRun{},
+		isolated:  map[kafka.TopicPartition]*worker{},
+		lanes:     map[kafka.TopicPartition]*worker{},
+		laneCount: map[*worker]int{},
+		channels:  map[string]*channelRun{},
+		drained:   make(chan struct{}, 1),
+		stopping:  make(chan struct{}),
+		every:     rt.opts.CommitEvery,
+		interval:  rt.opts.CommitInterval,
+		tables:    map[string]*tableRun{},
 	}
 	a.rec.init()
 	for _, tp := range ap.Tables {
@@ -607,8 +614,7 @@ func (noSession) Close() {}
 // dispatch hands the fetches to the workers and waits until they are
 // processed; it returns the number of records.
 func (a *appRun) dispatch(fetches []kafka.Fetch) int {
-	nw := len(a.workers)
-	per := make([][]kafka.Fetch, nw)
+	per := map[*worker][]kafka.Fetch{}
 	var iso map[*worker][]kafka.Fetch
 	n := 0
 	for _, f := range fetches {
@@ -621,15 +627,13 @@ func (a *appRun) dispatch(fetches []kafka.Fetch) int {
 			iso[w] = append(iso[w], f)
 			continue
 		}
-		i := partitionWorker(f.Topic, f.Partition, nw)
-		per[i] = append(per[i], f)
+		w := a.partitionWorker(kafka.TopicPartition{Topic: f.Topic, Partition: f.Partition})
+		per[w] = append(per[w], f)
 	}
 	var wg sync.WaitGroup
-	for i, fs := range per {
-		if len(fs) > 0 {
-			wg.Add(1)
-			a.workers[i].in <- job{fetches: fs, wg: &wg}
-		}
+	for w, fs := range per {
+		wg.Add(1)
+		w.in <- job{fetches: fs, wg: &wg}
 	}
 	for w, fs := range iso {
 		wg.Add(1)
