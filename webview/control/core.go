@@ -109,7 +109,7 @@ func (s *Server) apps() []*appInfo {
 				a.Label = r.Label
 			}
 		}
-		a.State, a.Reasons = state(rt, ap, notReady)
+		a.State, a.Reasons = appState(rt, ap, notReady)
 		out = append(out, a)
 	}
 	for id, r := range s.recs {
@@ -138,9 +138,9 @@ func (s *Server) app(id string) *appInfo {
 	return nil
 }
 
-// state says how an app of the plan is doing, and why when it is not
+// appState says how an app of the plan is doing, and why when it is not
 // well.
-func state(rt *engine.Runtime, ap *engine.AppPlan, notReady []string) (string, []string) {
+func appState(rt *engine.Runtime, ap *engine.AppPlan, notReady []string) (string, []string) {
 	if len(ap.Agents) == 0 && len(ap.Tasks) == 0 {
 		return StateIdle, []string{}
 	}
