@@ -232,6 +232,12 @@ func (e *env) client(topics ...string) *kgo.Client {
 // "v" is v, decoded.
 func (e *env) roundTrip(cl *kgo.Client, in string, v string) map[string]any {
 	e.t.Helper()
+	return e.roundTripTo(cl, in, v, func(map[string]any) bool { return true })
+}
+
+// roundTripTo is roundTrip for the first output of v that ok accepts.
+func (e *env) roundTripTo(cl *kgo.Client, in string, v string, ok func(map[string]any) bool) map[string]any {
+	e.t.Helper()
 	if err := cl.ProduceSync(e.ctx, &kgo.Record{Topic: in, Value: []byte(`"` + v + `"`)}).FirstErr(); err != nil {
 		e.t.Fatal(err)
 	}
@@ -243,7 +249,7 @@ func (e *env) roundTrip(cl *kgo.Client, in string, v string) map[string]any {
 		var out map[string]any
 		fs.EachRecord(func(r *kgo.Record) {
 			var m map[string]any
-			if json.Unmarshal(r.Value, &m) == nil && m["v"] == v {
+			if out == nil && json.Unmarshal(r.Value, &m) == nil && m["v"] == v && ok(m) {
 				out = m
 			}
 		})
