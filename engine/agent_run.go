@@ -342,6 +342,8 @@ func (a *appRun) run(ctx, killCtx context.Context) (wait func()) {
 		go func() { defer producers.Done(); a.loop(ctx, killCtx) }()
 	}
 	return func() {
+		// Web views send on channels too, for as long as the app runs.
+		<-ctx.Done()
 		producers.Wait()
 		// Nothing sends on the channels any more: let them run dry.
 		for _, c := range a.channels {

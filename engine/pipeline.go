@@ -254,7 +254,12 @@ func (w *worker) produce(rec *kafka.Record, done func(*kafka.Record, error)) {
 		w.app.sess.Produce(rec, done)
 		return
 	}
-	w.app.producer.Produce(rec, done)
+	p, err := w.app.ingestProducer()
+	if err != nil {
+		done(rec, err)
+		return
+	}
+	p.Produce(rec, done)
 }
 
 // doneFunc is the callback of the produces nothing waits for.

@@ -185,7 +185,7 @@ func (r *Runtime) Apply(ctx context.Context, plan *Plan, hash string) (ApplyRepo
 		}
 		rep.Stopped = append(rep.Stopped, a.plan.Name)
 	}
-	r.apps = apps
+	r.setApps(apps)
 	r.plan = plan
 	if len(rep.Started)+len(rep.Stopped)+len(rep.Restarted)+len(rep.Swapped) > 0 || hash != r.hash {
 		r.generation++

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weirstream/weir/engine/kafka"
@@ -71,6 +72,17 @@ type Runtime struct {
 	// is what Apply was told of the current one.
 	generation int64
 	hash       string
+
+	// running is apps, for lookups that must not wait for a Start, Stop or
+	// Apply in progress (web requests): set whenever apps changes.
+	running atomic.Pointer[[]*appRun]
+}
+
+// setApps sets the running apps.
+func (r *Runtime) setApps(apps []*appRun) {
+	r.apps = apps
+	cp := slices.Clone(apps)
+	r.running.Store(&cp)
 }
 
 // NewRuntime returns a runtime for plan; nothing starts before Start.
@@ -189,7 +201,8 @@ func (r *Runtime) Start(ctx context.Context) error {
 		}
 		apps = append(apps, a)
 	}
-	r.apps, r.started = apps, true
+	r.setApps(apps)
+	r.started = true
 	r.generation = 1
 	return nil
 }
@@ -245,7 +258,7 @@ func (r *Runtime) Stop(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	r.apps = nil
+	r.setApps(nil)
 	r.closeStores()
 	for _, err := range errs {
 		if err != nil {
@@ -291,9 +304,7 @@ func (r *Runtime) closeStores() {
 // Tables reports the recovery of every table partition the runtime has
 // recovered or is recovering, in app, table and partition order.
 func (r *Runtime) Tables() []TableProgress {
-	r.mu.Lock()
-	apps := r.apps
-	r.mu.Unlock()
+	apps := r.snapshot()
 	var out []TableProgress
 	for _, a := range apps {
 		a.rec.mu.Lock()
@@ -320,10 +331,8 @@ func (r *Runtime) Tables() []TableProgress {
 // Replayed returns how many changelog records the runtime's recoveries
 // and global-table catch-ups have applied.
 func (r *Runtime) Replayed() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	var n int64
-	for _, a := range r.apps {
+	for _, a := range r.snapshot() {
 		n += a.rec.replayed.Load()
 	}
 	return n
@@ -391,13 +400,12 @@ func checkTablePartitions(ctx context.Context, client kafka.Client, ap *AppPlan)
 // (a broker outage). None when every app is ready. Apps with no topic
 // input are always ready.
 func (r *Runtime) NotReady() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.started {
+	p := r.running.Load()
+	if p == nil || len(*p) == 0 && !r.isStarted() {
 		return []string{"not running"}
 	}
 	var out []string
-	for _, a := range r.apps {
+	for _, a := range *p {
 		if !a.consumes {
 			continue
 		}
@@ -406,6 +414,21 @@ func (r *Runtime) NotReady() []string {
 		}
 	}
 	return out
+}
+
+func (r *Runtime) isStarted() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.started
+}
+
+// snapshot returns the running apps without waiting for a Start, Stop or
+// Apply in progress.
+func (r *Runtime) snapshot() []*appRun {
+	if p := r.running.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // declareTopics creates the app's topics to declare and checks that those

@@ -60,9 +60,11 @@ func (r *Runtime) WebTable(app, table string) (interp.Table, error) {
 
 // app returns a running app by name.
 func (r *Runtime) app(name string) *appRun {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, a := range r.apps {
+	apps := r.running.Load()
+	if apps == nil {
+		return nil
+	}
+	for _, a := range *apps {
 		if a.plan.Name == name {
 			return a
 		}
@@ -248,9 +250,10 @@ type AgentStats struct {
 
 // Stats returns every agent's figures, in app and agent order.
 func (r *Runtime) Stats() []AgentStats {
-	r.mu.Lock()
-	apps := slices.Clone(r.apps)
-	r.mu.Unlock()
+	var apps []*appRun
+	if p := r.running.Load(); p != nil {
+		apps = *p
+	}
 	var out []AgentStats
 	for _, a := range apps {
 		for _, ag := range a.agents {
