@@ -1351,6 +1351,46 @@ func (t *pyTr) groupRewrite(open, close int) {
 			}
 			return
 		}
+		// The flat form passes the parts as arguments: a mapping for each
+		// **m, a key and its value for each k: v, as the spec string (its
+		// first argument) says, '*' and 'k' a part. It makes no list and no
+		// dict per k: v run, only the result. Starlark calls take at most
+		// 255 positional arguments: longer literals use the list form.
+		if nargs := 1 + 2*len(elems); nargs <= 255 {
+			spec := make([]byte, 0, len(elems))
+			colons := make([]int, len(elems))
+			for i, e := range elems {
+				if t.isOp(e[0], "**") {
+					spec = append(spec, '*')
+					continue
+				}
+				c := t.dictColon(e[0], e[1])
+				if c < 0 {
+					// {**a, b}: not a dict; leave it to the list form.
+					spec = nil
+					break
+				}
+				colons[i] = c
+				spec = append(spec, 'k')
+			}
+			if spec != nil {
+				sep := " "
+				if strings.Contains(t.f.src[t.toks[open].end:t.toks[open+1].start], "\n") {
+					sep = "" // the line break follows
+				}
+				t.setOut(open, "__dict_merge(\""+string(spec)+"\","+sep)
+				t.setOut(close, ")")
+				for i, e := range elems {
+					if spec[i] == '*' {
+						t.setOut(e[0], "")
+						t.toks[e[0]+1].noGap = true
+						continue
+					}
+					t.setOut(colons[i], ",")
+				}
+				return
+			}
+		}
 		t.setOut(open, "__dict_merge([")
 		t.setOut(close, "])")
 		for k := 0; k < len(elems); k++ {

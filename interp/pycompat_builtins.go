@@ -75,6 +75,7 @@ func compatBuiltins(importModule func(name string) (starlark.Value, error)) star
 		"sum":          starlark.NewBuiltin("sum", pySum),
 		"round":        starlark.NewBuiltin("round", pyRound),
 		"isinstance":   starlark.NewBuiltin("isinstance", pyIsInstance),
+		"int":          starlark.NewBuiltin("int", pyInt),
 		"divmod":       starlark.NewBuiltin("divmod", pyDivmod),
 		"pow":          starlark.NewBuiltin("pow", pyPow),
 		"map":          starlark.NewBuiltin("map", pyMap),
@@ -688,29 +689,111 @@ func pyASCII(s string) string {
 
 // ---- helpers of the translation ----
 
-// pyDictMerge implements __dict_merge([a, b, ...]), the value of
-// {**a, "k": v, **b}: a new dict with the items of each mapping in order.
+// pyDictMerge implements the value of {**a, "k": v, **b}: a new dict with
+// the items of each part in order. The translation calls it in one of two
+// forms: flat, __dict_merge("*k*", a, "k", v, b), where the spec string
+// says what follows ('*' a mapping, 'k' a key and its value), or with a
+// list of mappings, __dict_merge([a, {"k": v}, b]), for literals with more
+// parts than a call takes arguments.
 func pyDictMerge(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var parts starlark.Iterable
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &parts); err != nil {
-		return nil, err
+	if len(kwargs) > 0 || len(args) == 0 {
+		return nil, fmt.Errorf("%s: want a spec string and the parts, or a list of mappings", b.Name())
 	}
-	d := starlark.NewDict(0)
-	it := parts.Iterate()
-	defer it.Done()
-	var x starlark.Value
-	for it.Next(&x) {
-		m, ok := x.(starlark.IterableMapping)
+	if spec, ok := args[0].(starlark.String); ok {
+		return dictMergeFlat(string(spec), args[1:])
+	}
+	if len(args) != 1 {
+		return nil, fmt.Errorf("%s: want one list of mappings", b.Name())
+	}
+	parts, ok := args[0].(*starlark.List)
+	if !ok {
+		return nil, fmt.Errorf("%s: want a list of mappings, not %s", b.Name(), args[0].Type())
+	}
+	n := 0
+	for i := range parts.Len() {
+		m, ok := parts.Index(i).(starlark.IterableMapping)
 		if !ok {
-			return nil, fmt.Errorf("TypeError: '%s' object is not a mapping", x.Type())
+			return nil, notMapping(parts.Index(i))
 		}
-		for _, kv := range m.Items() {
-			if err := d.SetKey(kv[0], kv[1]); err != nil {
-				return nil, err
-			}
+		n += mappingLen(m)
+	}
+	d := starlark.NewDict(n)
+	for i := range parts.Len() {
+		if err := mergeInto(d, parts.Index(i).(starlark.IterableMapping)); err != nil {
+			return nil, err
 		}
 	}
 	return d, nil
+}
+
+// dictMergeFlat is the flat form of __dict_merge.
+func dictMergeFlat(spec string, args starlark.Tuple) (starlark.Value, error) {
+	n, i := 0, 0
+	for _, c := range []byte(spec) {
+		if i >= len(args) {
+			return nil, fmt.Errorf("dict: the spec %q wants more arguments than %d", spec, len(args))
+		}
+		if c == '*' {
+			m, ok := args[i].(starlark.IterableMapping)
+			if !ok {
+				return nil, notMapping(args[i])
+			}
+			n += mappingLen(m)
+			i++
+		} else {
+			n++
+			i += 2
+		}
+	}
+	if i != len(args) {
+		return nil, fmt.Errorf("dict: the spec %q does not match %d arguments", spec, len(args))
+	}
+	d := starlark.NewDict(n)
+	i = 0
+	for _, c := range []byte(spec) {
+		if c == '*' {
+			if err := mergeInto(d, args[i].(starlark.IterableMapping)); err != nil {
+				return nil, err
+			}
+			i++
+			continue
+		}
+		if err := d.SetKey(args[i], args[i+1]); err != nil {
+			return nil, err
+		}
+		i += 2
+	}
+	return d, nil
+}
+
+func notMapping(x starlark.Value) error {
+	return fmt.Errorf("TypeError: '%s' object is not a mapping", x.Type())
+}
+
+// mappingLen is the number of items of m, or 0 when it cannot say cheaply.
+func mappingLen(m starlark.IterableMapping) int {
+	if s, ok := m.(starlark.Sequence); ok {
+		return s.Len()
+	}
+	return 0
+}
+
+// mergeInto sets the items of m in d; a dict's are walked in place.
+func mergeInto(d *starlark.Dict, m starlark.IterableMapping) error {
+	if src, ok := m.(*starlark.Dict); ok {
+		for k, v := range src.Entries() {
+			if err := d.SetKey(k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, kv := range m.Items() {
+		if err := d.SetKey(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pyRaise implements __raise("SomeError", args...): it fails with a
@@ -804,15 +887,43 @@ func pyRound(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	return nil, fmt.Errorf("TypeError: type %s doesn't define __round__ method", x.Type())
 }
 
+// universeInt is Starlark's int.
+var universeInt = starlark.Universe["int"].(*starlark.Builtin)
+
+// pyInt is Starlark's int, with a short way for int(x) of an int or a float
+// in int64's range (the builtin's argument unpacking costs two allocations
+// a call, and int(x) is common in Python code), and Python's int() is 0
+// (so defaultdict(int) and a table's default int still give 0).
+func pyInt(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) == 0 && len(kwargs) == 0 {
+		return starlark.MakeInt(0), nil
+	}
+	if len(args) == 1 && len(kwargs) == 0 {
+		switch x := args[0].(type) {
+		case starlark.Int:
+			return args[0], nil
+		case starlark.Float:
+			// As Starlark converts: toward zero (NaN and infinities fail
+			// below, with Starlark's own errors).
+			if f := float64(x); math.MinInt64 <= f && f < math.MaxInt64+1 {
+				return starlark.MakeInt64(int64(f)), nil
+			}
+		}
+	}
+	return universeInt.CallInternal(thread, args, kwargs)
+}
+
 // pyIsInstance implements isinstance(v, t) for t one of the builtins str,
 // int, float, bool, list, dict, tuple, set, bytes, or a tuple of them. As
 // in Python, a bool is an int.
 func pyIsInstance(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var v, t starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &v, &t); err != nil {
-		return nil, err
+	if len(args) != 2 || len(kwargs) > 0 {
+		// The error of the usual unpacking (which, given pointers, costs
+		// two allocations a call: hence not on the way of a good call).
+		var v, t starlark.Value
+		return nil, starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &v, &t)
 	}
-	ok, err := pyIsType(v, t)
+	ok, err := pyIsType(args[0], args[1])
 	return starlark.Bool(ok), err
 }
 

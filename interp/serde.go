@@ -12,6 +12,9 @@ import (
 type Serializer struct {
 	name string
 	json JSONDecoder
+	// size is the length of the last JSON encoding: Append to nil starts
+	// with room for as much, so that a value costs one allocation.
+	size int
 }
 
 // NewSerializer returns the serializer of a name: raw and binary (bytes),
@@ -48,14 +51,21 @@ func (s *Serializer) Decode(data []byte) (Value, error) {
 }
 
 // Append appends the bytes of v to buf. None is nil bytes (no key, or a
-// tombstone).
+// tombstone). A nil buf gets a new slice with room for about as much JSON
+// as the last value took.
 func (s *Serializer) Append(buf []byte, v Value) ([]byte, error) {
 	if v == starlark.None {
 		return nil, nil
 	}
 	switch s.name {
 	case "json":
-		return AppendJSON(buf, v)
+		if buf == nil && s.size > 0 {
+			buf = make([]byte, 0, s.size+s.size/8)
+		}
+		start := len(buf)
+		buf, err := AppendJSON(buf, v)
+		s.size = len(buf) - start
+		return buf, err
 	default:
 		switch x := v.(type) {
 		case starlark.Bytes:

@@ -230,6 +230,10 @@ func (d *jsonDecoder) str() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
 	for d.pos < len(d.src) {
+		d.pos = plainUntil(d.src, d.pos)
+		if d.pos >= len(d.src) {
+			break
+		}
 		c := d.src[d.pos]
 		switch {
 		case c == '"':
@@ -521,6 +525,13 @@ func appendJSONFloat(buf []byte, f float64) ([]byte, error) {
 		return append(buf, "0.0"...), nil
 	}
 	start := len(buf)
+	if a := math.Abs(f); a >= 1e-4 && a < 1e16 {
+		// The shortest digits of such a float have an exponent from -4
+		// to 15 (1e16 is a float: no smaller one reads as it), so fixed
+		// notation it is, without trying 'e' first.
+		buf = strconv.AppendFloat(buf, f, 'f', -1, 64)
+		return withFraction(buf, start), nil
+	}
 	buf = strconv.AppendFloat(buf, f, 'e', -1, 64)
 	if exp := exponent(buf[start:]); exp < -4 || exp >= 16 {
 		return buf, nil
@@ -562,11 +573,10 @@ func appendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
+		if i = plainUntil(s, i); i >= len(s) {
+			break
 		}
+		c := s[i]
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -597,4 +607,35 @@ func appendJSONString(buf []byte, s string) []byte {
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
+}
+
+const (
+	lsb = 0x0101010101010101 // the lowest bit of each byte
+	msb = 0x8080808080808080 // the highest bit of each byte
+)
+
+// plainUntil returns the index of the first byte of s from i on that a JSON
+// string cannot hold as it is: a quote, a backslash, a control character or
+// a byte of a non-ASCII character; len(s) when there is none. It looks at
+// eight bytes at a time.
+func plainUntil(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		q := x ^ (lsb * '"')
+		b := x ^ (lsb * '\\')
+		// A byte below 0x20, a zero byte of q or b (a quote or a
+		// backslash), or a byte with its high bit set: the borrow tricks
+		// can flag bytes after a true one, never miss one.
+		if ((x-lsb*0x20)&^x|(q-lsb)&^q|(b-lsb)&^b|x)&msb != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
 }

@@ -2,6 +2,8 @@ package interp
 
 import (
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -130,6 +132,77 @@ func TestJSONFloatsAsPython(t *testing.T) {
 		got, err := EncodeJSON(starlark.Float(f))
 		if err != nil || string(got) != want {
 			t.Errorf("%v: got %s, want %s", f, got, want)
+		}
+	}
+}
+
+// TestPlainUntil checks the eight-bytes-at-a-time scan against a byte loop,
+// with each kind of byte at each place of strings around the word size.
+func TestPlainUntil(t *testing.T) {
+	naive := func(s string, i int) int {
+		for ; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				return i
+			}
+		}
+		return i
+	}
+	for _, c := range []byte{0x00, 0x01, 0x1f, '"', '\\', 0x7f, 0x80, 0xc3, 0xff, 0x20, '!', '#', '[', ']', 'a'} {
+		for n := range 26 {
+			for at := range n {
+				b := []byte(strings.Repeat("ab!#~ [] z", 3)[:n])
+				b[at] = c
+				for from := 0; from <= n; from++ {
+					if got, want := plainUntil(string(b), from), naive(string(b), from); got != want {
+						t.Fatalf("%q from %d: got %d, want %d", b, from, got, want)
+					}
+				}
+			}
+		}
+	}
+	// Two special bytes: the first one counts.
+	if got := plainUntil("abcdefgh\"ijk\x01mnop", 0); got != 8 {
+		t.Errorf("got %d, want 8", got)
+	}
+}
+
+// TestJSONFloatFixedRange checks floats written in fixed notation without
+// a look at their exponent first against the exponent's verdict, around the
+// ends of the range and at random.
+func TestJSONFloatFixedRange(t *testing.T) {
+	reference := func(f float64) string {
+		b := strconv.AppendFloat(nil, f, 'e', -1, 64)
+		if exp := exponent(b); exp < -4 || exp >= 16 {
+			return string(b)
+		}
+		return string(withFraction(strconv.AppendFloat(nil, f, 'f', -1, 64), 0))
+	}
+	var fs []float64
+	for _, edge := range []float64{1e-4, 1e16, 1e-5, 1e15, 1, 0.5} {
+		x := edge
+		for range 50 {
+			x = math.Nextafter(x, 0)
+		}
+		for range 100 {
+			fs = append(fs, x, -x)
+			x = math.Nextafter(x, math.Inf(1))
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		f := math.Float64frombits(r.Uint64())
+		if !math.IsNaN(f) && !math.IsInf(f, 0) {
+			fs = append(fs, f)
+		}
+		fs = append(fs, r.Float64()*math.Pow(10, float64(r.IntN(24)-6)))
+	}
+	for _, f := range fs {
+		if f == 0 {
+			continue
+		}
+		got, err := appendJSONFloat(nil, f)
+		if want := reference(f); err != nil || string(got) != want {
+			t.Fatalf("%v: got %s, want %s", f, got, want)
 		}
 	}
 }
