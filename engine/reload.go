@@ -47,9 +47,50 @@ type swapRequest struct {
 // Start, one more per Apply that changed something) and the hash Apply was
 // given with the current one.
 func (r *Runtime) Generation() (int64, string) {
+	if c := r.config.Load(); c != nil {
+		return c.generation, c.hash
+	}
+	return 0, ""
+}
+
+// configState is the generation and hash of the plan run, and how its
+// reloads went.
+type configState struct {
+	generation int64
+	hash       string
+	lastError  string // why the last reload failed; "" after a success
+	failures   int64  // reloads that failed
+}
+
+// publish makes the generation and hash visible to Generation.
+func (r *Runtime) publish() {
+	c := configState{generation: r.generation, hash: r.hash}
+	if old := r.config.Load(); old != nil {
+		c.lastError, c.failures = old.lastError, old.failures
+	}
+	r.config.Store(&c)
+}
+
+// ReloadFailed records a reload that failed before it reached the runtime
+// (a snapshot that did not load or compile): ReloadStatus reports it.
+func (r *Runtime) ReloadFailed(why string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.generation, r.hash
+	c := configState{generation: r.generation, hash: r.hash, lastError: why}
+	if old := r.config.Load(); old != nil {
+		c.failures = old.failures
+	}
+	c.failures++
+	r.config.Store(&c)
+}
+
+// ReloadStatus returns why the last reload failed ("" when it succeeded,
+// or none failed) and how many have failed.
+func (r *Runtime) ReloadStatus() (lastError string, failures int64) {
+	if c := r.config.Load(); c != nil {
+		return c.lastError, c.failures
+	}
+	return "", 0
 }
 
 // SetHash records the hash of the plan the runtime started with (see
@@ -58,6 +99,7 @@ func (r *Runtime) SetHash(hash string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.hash = hash
+	r.publish()
 }
 
 // Plan returns the plan the runtime runs.
@@ -191,7 +233,13 @@ func (r *Runtime) Apply(ctx context.Context, plan *Plan, hash string) (ApplyRepo
 		r.generation++
 	}
 	r.hash = hash
-	return rep, errors.Join(errs...)
+	err := errors.Join(errs...)
+	c := configState{generation: r.generation, hash: r.hash}
+	if old := r.config.Load(); old != nil {
+		c.failures = old.failures
+	}
+	r.config.Store(&c) // a failure is recorded by the caller (ReloadFailed)
+	return rep, err
 }
 
 // swapCode has the app run new code (same shape) from its next

@@ -76,6 +76,9 @@ type Runtime struct {
 	// running is apps, for lookups that must not wait for a Start, Stop or
 	// Apply in progress (web requests): set whenever apps changes.
 	running atomic.Pointer[[]*appRun]
+	// config is generation, hash and the reloads' outcome, for readers
+	// that must not wait (web requests).
+	config atomic.Pointer[configState]
 }
 
 // setApps sets the running apps.
@@ -204,6 +207,7 @@ func (r *Runtime) Start(ctx context.Context) error {
 	r.setApps(apps)
 	r.started = true
 	r.generation = 1
+	r.publish()
 	return nil
 }
 

@@ -25,6 +25,7 @@ type metrics struct {
 	recoveryApplied, recoveryTarget    *prometheus.Desc
 	recovering                         *prometheus.Desc
 	ready, leader, held                *prometheus.Desc
+	generation, configInfo, reloadFail *prometheus.Desc
 }
 
 func newMetrics(s *Server) *metrics {
@@ -53,6 +54,9 @@ func newMetrics(s *Server) *metrics {
 		ready:           desc("weir_app_ready", "1 when the app is ready (see /readyz).", app),
 		leader:          desc("weir_app_leader", "1 when this replica leads the app (runs its onLeader tasks).", app),
 		held:            desc("weir_app_held_partitions", "Partitions this replica holds (assigned and recovered).", app),
+		generation:      desc("weir_config_generation", "Generation of the manifests running: 1 at start, one more per reload that changed something.", app),
+		configInfo:      desc("weir_config_info", "1, labelled with the hash of the manifests running.", app, "hash"),
+		reloadFail:      desc("weir_reload_failures_total", "Reloads refused (the running apps were left as they were).", app),
 	}
 	m.reg.MustRegister(m.duration, m.forwards, m,
 		collectors.NewGoCollector(),
@@ -72,7 +76,8 @@ func (m *metrics) handler() http.Handler {
 // Describe implements prometheus.Collector for the runtime's figures.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.recordsIn, m.recordsOut, m.deadLetters, m.tableKeys,
-		m.recoveryApplied, m.recoveryTarget, m.recovering, m.ready, m.leader, m.held} {
+		m.recoveryApplied, m.recoveryTarget, m.recovering, m.ready, m.leader, m.held,
+		m.generation, m.configInfo, m.reloadFail} {
 		ch <- d
 	}
 }
@@ -108,6 +113,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.recovering, prometheus.GaugeValue, boolValue(tp.Recovering), tp.Table, p)
 	}
 	ch <- prometheus.MustNewConstMetric(m.ready, prometheus.GaugeValue, boolValue(len(s.notReady()) == 0))
+	cfg := s.config(s.cur())
+	ch <- prometheus.MustNewConstMetric(m.generation, prometheus.GaugeValue, float64(cfg.Generation))
+	ch <- prometheus.MustNewConstMetric(m.configInfo, prometheus.GaugeValue, 1, cfg.Hash)
+	ch <- prometheus.MustNewConstMetric(m.reloadFail, prometheus.CounterValue, float64(cfg.ReloadFailures))
 	ch <- prometheus.MustNewConstMetric(m.leader, prometheus.GaugeValue, boolValue(s.rt.Leader(name)))
 	ch <- prometheus.MustNewConstMetric(m.held, prometheus.GaugeValue, float64(len(s.rt.Held(name))))
 }

@@ -77,6 +77,7 @@ func TestWordCountSample(t *testing.T) {
 			"weir_agent_records_in_total", "weir_agent_records_out_total", "weir_agent_dead_letters_total",
 			"weir_table_keys", "weir_table_recovery_applied_offset", "weir_table_recovery_target_offset", "weir_table_recovering",
 			"weir_app_ready", "weir_app_leader", "weir_app_held_partitions",
+			"weir_config_generation", "weir_config_info", "weir_reload_failures_total",
 			"weir_webview_request_duration_seconds", "go_goroutines", "process_cpu_seconds_total",
 		} {
 			if fams[name] == nil {

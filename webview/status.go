@@ -69,6 +69,10 @@ type memberView struct {
 type configStatus struct {
 	Generation int64  `json:"generation"`
 	Hash       string `json:"hash"`
+	// LastReloadError is why the last reload was refused (the running
+	// apps were left as they were); absent after a good one.
+	LastReloadError string `json:"lastReloadError,omitempty"`
+	ReloadFailures  int64  `json:"reloadFailures"`
 }
 
 func (s *Server) status(c *echo.Context) error {
@@ -165,7 +169,8 @@ func (s *Server) config(cur *site) configStatus {
 	if hash == "" {
 		hash = cur.hash
 	}
-	return configStatus{Generation: gen, Hash: hash}
+	last, failures := s.rt.ReloadStatus()
+	return configStatus{Generation: gen, Hash: hash, LastReloadError: last, ReloadFailures: failures}
 }
 
 // rebalance is POST /signal/rebalance.

@@ -196,6 +196,9 @@ func (h *Host) failed(why string, err error) error {
 	}
 	h.last = re
 	h.failures++
+	if h.rt != nil {
+		h.rt.ReloadFailed(re.Error())
+	}
 	h.log.Error("reload refused: the running apps are unchanged", "reason", why, "errors", len(re.Errors), "error", re.Errors[0])
 	for _, e := range re.Errors[1:] {
 		h.log.Error("reload refused", "error", e)

@@ -136,6 +136,9 @@ func TestReload(t *testing.T) {
 	if h.LastError() == nil || h.Failures() != 1 {
 		t.Fatalf("last error %v, failures %d", h.LastError(), h.Failures())
 	}
+	if last, n := rt.ReloadStatus(); !strings.Contains(last, "a.yaml:") || n != 1 {
+		t.Fatalf("the runtime's reload status: %q, %d failures", last, n)
+	}
 	if g, _ := rt.Generation(); g != gen {
 		t.Fatalf("generation %d after a refused edit, want %d", g, gen)
 	}
@@ -151,6 +154,9 @@ func TestReload(t *testing.T) {
 	}
 	if h.LastError() != nil {
 		t.Fatal("the last error stays after a good reload")
+	}
+	if last, n := rt.ReloadStatus(); last != "" || n != 1 {
+		t.Fatalf("after a good reload the runtime's reload status is %q, %d failures", last, n)
 	}
 	if tag := roundTrip(t, ctx, cl, "b", 4); tag != "bee" {
 		t.Fatalf("new app: tag %q", tag)
