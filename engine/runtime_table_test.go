@@ -166,13 +166,13 @@ func TestTablesRecovery(t *testing.T) {
 	planA := wordCount(t, broker, spec.ClientFranz, "a")
 	a := startRuntime(t, ctx, planA)
 	sentences(t, ctx, prod, rng, 150, want)
-	total := waitCounts(t, ctx, broker, want)
+	waitCounts(t, ctx, broker, want)
 	stopRuntime(t, a)
 
 	// The same data dir: nothing to replay.
 	a = startRuntime(t, ctx, planA)
 	sentences(t, ctx, prod, rng, 10, want)
-	total = waitCounts(t, ctx, broker, want)
+	total := waitCounts(t, ctx, broker, want)
 	if n := a.Replayed(); n != 0 {
 		t.Errorf("a restart with current local state replayed %d records, want 0", n)
 	}
