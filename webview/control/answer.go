@@ -71,8 +71,10 @@ func refused(err error, id string) *problem {
 		p := &problem{status: http.StatusUnprocessableEntity, Errors: specErrors(es, prefix)}
 		p.Msg = fmt.Sprintf("the manifests do not compile: %d %s; nothing was changed", len(es), plural(len(es), "error", "errors"))
 		if !mine {
+			// Errors only in other apps' files: this change conflicts
+			// with them, or they were broken before it (see refusal).
 			p.status = http.StatusConflict
-			p.Msg = fmt.Sprintf("the watched folders do not compile now (%d %s), and weir changes nothing until they do: fix them first", len(es), plural(len(es), "error", "errors"))
+			p.Msg = fmt.Sprintf("the apps do not compile together now, without this change either (%d %s, none in its manifests): weir changes nothing until they are fixed", len(es), plural(len(es), "error", "errors"))
 		}
 		return p
 	}
@@ -99,6 +101,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
 		b.Reset()

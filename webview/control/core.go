@@ -162,6 +162,22 @@ func appState(rt *engine.Runtime, ap *engine.AppPlan, notReady []string) (string
 	return StateRunning, reasons
 }
 
+// refusal is the answer to a change the host refused (see refused). When
+// every error is in other apps' files, the apps are compiled again without
+// the change: if they compile, it is the change that conflicts with them
+// (a 422 that points at the other files), else they were broken before it
+// (409).
+func (s *Server) refusal(err error, id string) *problem {
+	p := refused(err, id)
+	if p.status == http.StatusConflict {
+		if _, _, err := s.h.Snapshot(); err == nil {
+			p.status = http.StatusUnprocessableEntity
+			p.Msg = fmt.Sprintf("the manifests conflict with the other apps: %d %s; nothing was changed", len(p.Errors), plural(len(p.Errors), "error", "errors"))
+		}
+	}
+	return p
+}
+
 // readOnly is the answer to a change of an app the API did not create.
 func readOnly(a *appInfo) *problem {
 	return &problem{status: http.StatusConflict, ID: a.ID, Source: a.Source,
@@ -204,7 +220,7 @@ func (s *Server) create(ctx context.Context, req *appRequest, label string) (*ap
 	s.mu.Unlock()
 	if err := s.h.Put(ctx, owner(id), rec.files(), "control API: create app "+id); err != nil {
 		s.forget(id)
-		return nil, refused(err, id)
+		return nil, s.refusal(err, id)
 	}
 	if err := s.keep(rec); err != nil {
 		s.forget(id)
@@ -248,7 +264,7 @@ func (s *Server) update(ctx context.Context, id string, req *appRequest, label s
 		}
 	}
 	if err := s.h.Put(ctx, owner(id), rec.files(), "control API: update app "+id); err != nil {
-		return nil, refused(err, id)
+		return nil, s.refusal(err, id)
 	}
 	s.mu.Lock()
 	if sn := s.seen[id]; sn != nil {
@@ -291,7 +307,7 @@ func (s *Server) remove(ctx context.Context, id string, purge bool) (*deleted, *
 	}
 	if a.Plan != nil {
 		if err := s.h.Put(ctx, owner(id), nil, "control API: delete app "+id); err != nil {
-			return nil, a, refused(err, id)
+			return nil, a, s.refusal(err, id)
 		}
 	}
 	out := &deleted{ID: id, Deleted: true, Purged: purge}

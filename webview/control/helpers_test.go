@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +39,7 @@ type env struct {
 }
 
 type envOptions struct {
-	folder  string // copied into the watched folder
+	folder  string // the watched folder (tests do not change it)
 	dataDir string // "": a new one
 	token   string
 	broker  *kafkatest.Broker // nil: a new one
@@ -59,8 +58,7 @@ func start(t *testing.T, ctx context.Context, o envOptions) *env {
 	}
 	var paths []string
 	if o.folder != "" {
-		e.folder = t.TempDir()
-		copyDir(t, o.folder, e.folder)
+		e.folder = o.folder
 		paths = []string{e.folder}
 	}
 	e.logs = NewLogs(0)
@@ -112,23 +110,6 @@ func (e *env) stop() {
 		e.t.Errorf("stopping the runtime: %v", err)
 	}
 	e.s = nil
-}
-
-func copyDir(t *testing.T, from, to string) {
-	t.Helper()
-	entries, err := os.ReadDir(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, en := range entries {
-		b, err := os.ReadFile(filepath.Join(from, en.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(to, en.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // tally is the API test app, its output tagged with tag.
