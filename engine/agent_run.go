@@ -89,6 +89,8 @@ type appRun struct {
 	// producerDone is done for the app's producer (tasks).
 	producerDone func(*kafka.Record, error)
 
+	lags lagTable // per partition consumed
+
 	routesMu sync.RWMutex
 	routes   map[string][]*agentRun // by input topic
 	notices  logLimiter             // Poll and session notices
@@ -105,6 +107,11 @@ type agentRun struct {
 	log     *slog.Logger
 
 	in, out, deadLetters atomic.Int64
+	// codeErrors counts the failures of the agent's code, among them
+	// stepLimits and timeouts; latency is the time records take through
+	// the pipeline (stats.go).
+	codeErrors, stepLimits, timeouts atomic.Int64
+	latency                          histogram
 
 	// viaChannel: the agent consumes a channel (its consumer swaps its code).
 	viaChannel bool
@@ -277,6 +284,7 @@ func (a *appRun) sessionConfig() kafka.SessionConfig {
 	sc.OnRevoked = func(_ context.Context, parts []kafka.TopicPartition) {
 		a.log.Debug("partitions revoked", "partitions", parts)
 		a.revoked(parts)
+		a.lags.forget(parts)
 	}
 	return sc
 }

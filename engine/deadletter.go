@@ -40,6 +40,7 @@ func (w *worker) sendDeadLetter(ag *agentRun, r *kafka.Record, err error, extra 
 	var ie *interp.Error
 	if errors.As(err, &ie) {
 		msg = ie.Error()
+		ag.codeFailure(msg)
 	}
 	hs := make([]kafka.Header, 0, len(r.Headers)+5+len(extra))
 	hs = append(hs, r.Headers...)

@@ -84,12 +84,14 @@ func (w *worker) run() {
 		if j.flush {
 			w.flushTakes()
 		}
-		for _, f := range j.fetches {
+		for i := range j.fetches {
+			f := &j.fetches[i]
 			for _, r := range f.Records {
 				for _, ag := range w.app.route(r.Topic) {
 					w.record(ag, r)
 				}
 			}
+			w.app.lags.note(f)
 		}
 		j.wg.Done()
 	}
@@ -117,9 +119,11 @@ func (w *worker) record(ag *agentRun, r *kafka.Record) {
 	}
 	w.setEvent(r, key, value)
 	w.txn, w.rawKey, w.hasRaw = true, r.Key, true
+	start := time.Now()
 	if err := w.pipeline(p.Ops, p.Outputs, &w.ev, value, true); err != nil && !errors.Is(err, errProduceFailed) {
 		w.deadLetter(ag, r, err)
 	}
+	ag.latency.observe(time.Since(start))
 }
 
 // setEvent makes the worker's one Event context.event for r.

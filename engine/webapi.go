@@ -246,6 +246,12 @@ type AgentStats struct {
 	// records it sent to topics; DeadLetters those it sent to its
 	// dead-letter topic.
 	In, Out, DeadLetters int64
+	// CodeErrors counts the failures of the agent's code; StepLimits and
+	// Timeouts those that hit codeMaxSteps or codeTimeout.
+	CodeErrors, StepLimits, Timeouts int64
+	// Latency is the time records took through the agent's pipeline and
+	// outputs (records from topics; not channel items or batches).
+	Latency Histogram
 }
 
 // Stats returns every agent's figures, in app and agent order.
@@ -258,7 +264,9 @@ func (r *Runtime) Stats() []AgentStats {
 	for _, a := range apps {
 		for _, ag := range a.agents {
 			out = append(out, AgentStats{App: a.plan.Name, Agent: ag.name,
-				In: ag.in.Load(), Out: ag.out.Load(), DeadLetters: ag.deadLetters.Load()})
+				In: ag.in.Load(), Out: ag.out.Load(), DeadLetters: ag.deadLetters.Load(),
+				CodeErrors: ag.codeErrors.Load(), StepLimits: ag.stepLimits.Load(), Timeouts: ag.timeouts.Load(),
+				Latency: ag.latency.snapshot()})
 		}
 	}
 	return out

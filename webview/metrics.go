@@ -26,6 +26,8 @@ type metrics struct {
 	recovering                         *prometheus.Desc
 	ready, leader, held                *prometheus.Desc
 	generation, configInfo, reloadFail *prometheus.Desc
+	codeErrors, stepLimits, timeouts   *prometheus.Desc
+	processing, lag                    *prometheus.Desc
 }
 
 func newMetrics(s *Server) *metrics {
@@ -57,6 +59,11 @@ func newMetrics(s *Server) *metrics {
 		generation:      desc("weir_config_generation", "Generation of the manifests running: 1 at start, one more per reload that changed something.", app),
 		configInfo:      desc("weir_config_info", "1, labelled with the hash of the manifests running.", app, "hash"),
 		reloadFail:      desc("weir_reload_failures_total", "Reloads refused (the running apps were left as they were).", app),
+		codeErrors:      desc("weir_code_errors_total", "Failures of an agent's code blocks (each sends its record to the dead-letter topic).", app, "agent"),
+		stepLimits:      desc("weir_code_step_limit_hits_total", "Calls of an agent's code stopped at codeMaxSteps.", app, "agent"),
+		timeouts:        desc("weir_code_timeouts_total", "Calls of an agent's code stopped at codeTimeout.", app, "agent"),
+		processing:      desc("weir_agent_processing_seconds", "Time a record takes through an agent's pipeline and outputs.", app, "agent"),
+		lag:             desc("weir_partition_lag", "Records of a consumed partition not yet read, as of its last fetch.", app, "topic", "partition"),
 	}
 	m.reg.MustRegister(m.duration, m.forwards, m,
 		collectors.NewGoCollector(),
@@ -77,7 +84,7 @@ func (m *metrics) handler() http.Handler {
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.recordsIn, m.recordsOut, m.deadLetters, m.tableKeys,
 		m.recoveryApplied, m.recoveryTarget, m.recovering, m.ready, m.leader, m.held,
-		m.generation, m.configInfo, m.reloadFail} {
+		m.generation, m.configInfo, m.reloadFail, m.codeErrors, m.stepLimits, m.timeouts, m.processing, m.lag} {
 		ch <- d
 	}
 }
@@ -93,6 +100,17 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.recordsIn, prometheus.CounterValue, float64(st.In), st.Agent)
 		ch <- prometheus.MustNewConstMetric(m.recordsOut, prometheus.CounterValue, float64(st.Out), st.Agent)
 		ch <- prometheus.MustNewConstMetric(m.deadLetters, prometheus.CounterValue, float64(st.DeadLetters), st.Agent)
+		ch <- prometheus.MustNewConstMetric(m.codeErrors, prometheus.CounterValue, float64(st.CodeErrors), st.Agent)
+		ch <- prometheus.MustNewConstMetric(m.stepLimits, prometheus.CounterValue, float64(st.StepLimits), st.Agent)
+		ch <- prometheus.MustNewConstMetric(m.timeouts, prometheus.CounterValue, float64(st.Timeouts), st.Agent)
+		buckets := make(map[float64]uint64, len(st.Latency.Buckets))
+		for i, b := range st.Latency.Buckets {
+			buckets[b] = st.Latency.Counts[i]
+		}
+		ch <- prometheus.MustNewConstHistogram(m.processing, st.Latency.Count, st.Latency.Sum, buckets, st.Agent)
+	}
+	for _, l := range s.rt.Lag(name) {
+		ch <- prometheus.MustNewConstMetric(m.lag, prometheus.GaugeValue, float64(l.Lag), l.Topic, strconv.Itoa(int(l.Partition)))
 	}
 	keys, err := s.tableKeys()
 	if err != nil {

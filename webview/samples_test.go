@@ -78,6 +78,8 @@ func TestWordCountSample(t *testing.T) {
 			"weir_table_keys", "weir_table_recovery_applied_offset", "weir_table_recovery_target_offset", "weir_table_recovering",
 			"weir_app_ready", "weir_app_leader", "weir_app_held_partitions",
 			"weir_config_generation", "weir_config_info", "weir_reload_failures_total",
+			"weir_code_errors_total", "weir_code_step_limit_hits_total", "weir_code_timeouts_total",
+			"weir_agent_processing_seconds", "weir_partition_lag",
 			"weir_webview_request_duration_seconds", "go_goroutines", "process_cpu_seconds_total",
 		} {
 			if fams[name] == nil {

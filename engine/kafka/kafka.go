@@ -39,6 +39,11 @@ type Fetch struct {
 	Topic     string
 	Partition int32
 	Records   []*Record
+	// HighWatermark is the partition's end as the client last learnt it
+	// (for read_committed readers, the last stable offset); -1 when the
+	// client does not know. Lag is HighWatermark minus the offset after
+	// the last record.
+	HighWatermark int64
 }
 
 // SASL is SASL authentication: Mechanism is PLAIN, SCRAM-SHA-256 or

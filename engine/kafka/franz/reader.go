@@ -115,7 +115,7 @@ func (r *Reader) Poll(ctx context.Context) ([]kafka.Fetch, error) {
 		}
 		r.pos[tp] = p.Records[len(p.Records)-1].Offset + 1
 		if len(data) > 0 {
-			out = append(out, kafka.Fetch{Topic: p.Topic, Partition: p.Partition, Records: convertRecords(data)})
+			out = append(out, kafka.Fetch{Topic: p.Topic, Partition: p.Partition, Records: convertRecords(data), HighWatermark: p.LastStableOffset})
 		}
 	})
 	if err := ctx.Err(); err != nil {

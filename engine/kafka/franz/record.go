@@ -127,7 +127,11 @@ func convert(fs kgo.Fetches) ([]kafka.Fetch, error) {
 					}
 					index[tp] = len(out)
 				}
-				out = append(out, kafka.Fetch{Topic: t.Topic, Partition: p.Partition, Records: recs})
+				hwm := p.LastStableOffset
+				if hwm < 0 {
+					hwm = p.HighWatermark
+				}
+				out = append(out, kafka.Fetch{Topic: t.Topic, Partition: p.Partition, Records: recs, HighWatermark: hwm})
 			}
 		}
 	}

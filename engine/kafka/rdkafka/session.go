@@ -281,7 +281,7 @@ func (s *session) add(m *ck.Message) int {
 	if !ok {
 		i = len(s.cur)
 		s.idx[tp] = i
-		s.cur = append(s.cur, kafka.Fetch{Topic: tp.Topic, Partition: tp.Partition})
+		s.cur = append(s.cur, kafka.Fetch{Topic: tp.Topic, Partition: tp.Partition, HighWatermark: -1})
 	}
 	s.cur[i].Records = append(s.cur[i].Records, r)
 	s.count++
@@ -290,6 +290,12 @@ func (s *session) add(m *ck.Message) int {
 
 // finishBatch records the offsets returned and hands the batch over.
 func (s *session) finishBatch() []kafka.Fetch {
+	for i := range s.cur {
+		// librdkafka's cached watermarks: no request to the broker.
+		if _, high, err := s.cons.GetWatermarkOffsets(s.cur[i].Topic, s.cur[i].Partition); err == nil && high >= 0 {
+			s.cur[i].HighWatermark = high
+		}
+	}
 	for _, f := range s.cur {
 		tp := kafka.TopicPartition{Topic: f.Topic, Partition: f.Partition}
 		first, last := f.Records[0].Offset, f.Records[len(f.Records)-1].Offset
