@@ -275,8 +275,10 @@ func runCrashTables(t *testing.T, client string) {
 		switch {
 		case fresh == kills+1 && replayed != held:
 			t.Errorf("%s, started on an empty data dir, replayed %d changelog records; the changelog held %d committed records", weir.name, replayed, held)
-		case replayed > held:
-			t.Errorf("%s replayed %d changelog records; the changelog held %d committed records", weir.name, replayed, held)
+		case fresh != kills+1 && replayed >= held:
+			// Local state survives the kill (every commit is synced):
+			// a restart on the same data dir reads only the tail.
+			t.Errorf("%s, restarted on its data dir, replayed %d changelog records of %d: more than the tail", weir.name, replayed, held)
 		}
 		from = stable()
 	}
