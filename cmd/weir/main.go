@@ -25,6 +25,7 @@ var commands = []command{
 	{"dev", "[flags] PATH...", "run the apps in PATH on an embedded broker (no Kafka needed)", runDev},
 	{"produce", "[flags] TOPIC", "send records, from flags or one per input line", runProduce},
 	{"consume", "[flags] TOPIC...", "print the committed records of topics", runConsume},
+	{"apps", "COMMAND [flags] [ID]", "manage the apps of a running weir over its control API", runAppsCommand},
 	{"bench", "[flags]", "measure throughput, latency and memory on an embedded broker", runBench},
 	{"schema", "[KIND]", "print the JSON Schema of a kind, or of any manifest", runSchema},
 	{"crds", "[--out DIR]", "print or write the Kubernetes CRDs of the kinds", runCRDs},

@@ -45,6 +45,7 @@ type runFlags struct {
 	webPort      int
 	watch        string
 	pollInterval time.Duration
+	api          apiFlags // the control API (apps.go)
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -68,6 +69,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 		}
 	}
 	fs.DurationVar(&f.pollInterval, "poll-interval", interval, "how often --watch poll looks at the manifests (WEIR_POLL_INTERVAL)")
+	f.api.register(fs)
 }
 
 func envOr(key, dflt string) string {
@@ -136,6 +138,9 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 		return exitUsage
 	}
 	log, err := f.logger(stderr)
+	if err == nil {
+		log, err = f.api.setUp(log)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "weir %s: %v\n", name, err)
 		return exitUsage
@@ -180,7 +185,7 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 		return exitInvalid
 	}
 	defer w.Close()
-	h := host.New(hopts)
+	h := f.api.newHost(hopts, f.dataDir)
 	startCtx, cancelStart := context.WithTimeout(ctx, time.Minute)
 	rt, err := h.Start(startCtx, engine.RuntimeOptions{Logger: log})
 	cancelStart()
@@ -230,11 +235,20 @@ func runAppsContext(ctx context.Context, name string, args []string, stdout, std
 	}
 	web := newWebServers(plan, servers, rt, &f, dev, log, stdout)
 	h.OnPlan(func(p *engine.Plan) { web.apply(ctx, p) })
+	if err := f.api.start(ctx, log, dev, stdout); err != nil {
+		fmt.Fprintf(stderr, "weir %s: %v\n", name, err)
+		web.stop()
+		stopCtx, cancelStop := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancelStop()
+		_ = rt.Stop(stopCtx)
+		return exitInvalid
+	}
 	for _, a := range plan.Apps {
 		log.Info("app running", "app", a.Name, "group", a.Group, "client", a.Client, "agents", len(a.Agents))
 	}
 	<-ctx.Done()
 	log.Info("stopping: finishing in-flight work")
+	f.api.stop(log)
 	web.stop()
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancelStop()
