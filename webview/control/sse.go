@@ -62,6 +62,9 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	rc := http.NewResponseController(w)
+	// The server's read deadline bounds the reading of requests; a
+	// stream stays open for long.
+	_ = rc.SetReadDeadline(time.Time{})
 	backlog, f, cancel := s.logs.Follow(id, after, n)
 	defer cancel()
 	h := w.Header()
