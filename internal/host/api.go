@@ -3,15 +3,14 @@ package host
 import (
 	"context"
 	"errors"
-	"slices"
 
 	"github.com/weirstream/weir/spec"
 )
 
 // What the control API (package webview/control) needs of the host beside
 // Set: manifests held before Start (the apps it kept in the data dir come
-// back with the folders' apps), the owners it holds, and a Set whose
-// refusal keeps the load's own errors.
+// back with the folders' apps), and a Set whose refusal keeps the load's
+// own errors.
 
 // Hold keeps manifests for an owner without reloading: before Start, for
 // the apps the control API kept. nil files forget the owner's manifests.
@@ -23,25 +22,6 @@ func (h *Host) Hold(owner string, files []spec.File) {
 		return
 	}
 	h.extra[owner] = files
-}
-
-// Owners returns the owners whose manifests the host holds, sorted.
-func (h *Host) Owners() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make([]string, 0, len(h.extra))
-	for o := range h.extra {
-		out = append(out, o)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// Held returns the manifests an owner holds, nil when it holds none.
-func (h *Host) Held(owner string) []spec.File {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.extra[owner])
 }
 
 // Put is Set, except that when the snapshot does not load or compile it
