@@ -3,6 +3,7 @@ package control
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -45,8 +46,10 @@ type appDetail struct {
 // appSpec is an app's resources as loaded, defaults applied and secrets
 // redacted.
 type appSpec struct {
-	Resources []any    `json:"resources"`
-	Files     []string `json:"files,omitempty"`
+	Resources []any `json:"resources"`
+	// Files are its manifest files: as the client named them (apps of the
+	// API), or the folder's.
+	Files []string `json:"files,omitempty"`
 }
 
 // appMetrics are an app's figures summed over its agents.
@@ -76,6 +79,12 @@ func (s *Server) detail(a *appInfo) appDetail {
 	if r := s.recs[a.ID]; r != nil {
 		for _, f := range r.Files {
 			d.Spec.Files = append(d.Spec.Files, f.Name)
+		}
+	} else if a.Plan != nil {
+		for _, res := range a.Plan.Spec.Resources() {
+			if f := res.File(); f != "" && !slices.Contains(d.Spec.Files, f) {
+				d.Spec.Files = append(d.Spec.Files, f)
+			}
 		}
 	}
 	s.mu.Unlock()

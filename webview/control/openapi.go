@@ -126,7 +126,7 @@ func schemas() obj {
 	}
 	app["reasons"] = list(str("Why it is not running well."))
 	app["spec"] = object(nil, obj{"resources": list(obj{"type": "object", "description": "A resource as loaded, defaults applied, secrets redacted."}),
-		"files": list(str("The names of its manifest files (apps of the API)."))})
+		"files": list(str("Its manifest files: as the client named them (apps of the API), or the folder's."))})
 	app["agents"] = list(object(nil, obj{"name": str(""), "recordsIn": integer(""), "recordsOut": integer(""), "deadLetters": integer(""),
 		"eventRate": number("Records taken in per second over the last samples."), "outRate": number("Records sent per second.")}))
 	app["metrics"] = object(nil, obj{"eventRate": number(""), "recordsIn": integer(""), "recordsOut": integer(""), "deadLetters": integer("")})
