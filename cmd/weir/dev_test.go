@@ -26,7 +26,7 @@ func TestDevRunsASample(t *testing.T) {
 	errOut := &syncWriter{b: &stderr}
 	exit := make(chan int, 1)
 	go func() {
-		code := runAppsContext(runCtx, "dev", []string{"--data-dir", t.TempDir(), "../../samples/enrich-and-route"}, outW, errOut, true)
+		code := runAppsContext(runCtx, "dev", []string{"--data-dir", t.TempDir(), "--web-port", "0", "--api-addr", "off", "../../samples/enrich-and-route"}, outW, errOut, true)
 		outW.Close()
 		exit <- code
 	}()

@@ -25,7 +25,7 @@ func TestDevServesWordCount(t *testing.T) {
 	errOut := &syncWriter{b: &stderr}
 	exit := make(chan int, 1)
 	go func() {
-		code := runAppsContext(runCtx, "dev", []string{"--data-dir", t.TempDir(), "--web-port", "0", "../../samples/word-count"}, outW, errOut, true)
+		code := runAppsContext(runCtx, "dev", []string{"--data-dir", t.TempDir(), "--web-port", "0", "--api-addr", "off", "../../samples/word-count"}, outW, errOut, true)
 		outW.Close()
 		exit <- code
 	}()

@@ -95,7 +95,7 @@ func startDev(t *testing.T, ctx context.Context, args ...string) (string, *syncW
 	errOut := &syncWriter{b: &stderr}
 	exit := make(chan int, 1)
 	go func() {
-		code := runAppsContext(runCtx, "dev", append([]string{"--data-dir", t.TempDir()}, args...), outW, errOut, true)
+		code := runAppsContext(runCtx, "dev", append([]string{"--data-dir", t.TempDir(), "--web-port", "0", "--api-addr", "off"}, args...), outW, errOut, true)
 		outW.Close()
 		exit <- code
 	}()

@@ -103,7 +103,7 @@ type weirProc struct {
 func startWeir(t testing.TB, name, appDir, dataDir, instanceID string) *weirProc {
 	t.Helper()
 	bin := weirBinary(t)
-	cmd := exec.Command(bin, "run", "--data-dir", dataDir, "--log-format", "json", "--instance-id", instanceID, appDir)
+	cmd := exec.Command(bin, "run", "--data-dir", dataDir, "--log-format", "json", "--instance-id", instanceID, "--web-port", "0", "--api-addr", "off", appDir)
 	cmd.Env = withoutWeirEnv(os.Environ())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p := &weirProc{t: t, name: name, cmd: cmd, log: newLogLines(), done: make(chan struct{})}
