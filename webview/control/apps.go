@@ -37,7 +37,7 @@ type appDetail struct {
 	Reasons []string       `json:"reasons"`
 	Spec    appSpec        `json:"spec"`
 	Agents  []agentFigures `json:"agents"`
-	Metrics appMetrics     `json:"metrics"`
+	Metrics appFigures     `json:"metrics"`
 	Notes   []string       `json:"notes"`
 	// Errors are why a kept app failed to load at the restart.
 	Errors []apiError `json:"errors,omitempty"`
@@ -52,14 +52,6 @@ type appSpec struct {
 	Files []string `json:"files,omitempty"`
 }
 
-// appMetrics are an app's figures summed over its agents.
-type appMetrics struct {
-	EventRate   *float64 `json:"eventRate,omitempty"`
-	RecordsIn   int64    `json:"recordsIn"`
-	RecordsOut  int64    `json:"recordsOut"`
-	DeadLetters int64    `json:"deadLetters"`
-}
-
 func (s *Server) detail(a *appInfo) appDetail {
 	d := appDetail{appSummary: summary(a), Reasons: a.Reasons, Notes: []string{figuresNote}, Errors: a.Failed,
 		Spec: appSpec{Resources: []any{}}, Agents: []agentFigures{}}
@@ -68,12 +60,7 @@ func (s *Server) detail(a *appInfo) appDetail {
 	}
 	if a.Plan != nil {
 		d.Spec.Resources = resources(a.Plan.Spec)
-		d.Agents, d.Metrics.EventRate = s.figures(a.ID)
-		for _, f := range d.Agents {
-			d.Metrics.RecordsIn += f.RecordsIn
-			d.Metrics.RecordsOut += f.RecordsOut
-			d.Metrics.DeadLetters += f.DeadLetters
-		}
+		d.Agents, d.Metrics = s.figures(a.ID)
 	}
 	s.mu.Lock()
 	if r := s.recs[a.ID]; r != nil {
@@ -294,6 +281,8 @@ var (
 	mDead       = prometheus.NewDesc("weir_agent_dead_letters_total", "Records an agent sent to its dead-letter topic.", labelsAgent, nil)
 	mRateIn     = prometheus.NewDesc("weir_agent_event_rate", "Records an agent took in per second, over the control API's last samples.", labelsAgent, nil)
 	mRateOut    = prometheus.NewDesc("weir_agent_out_rate", "Records an agent sent per second, over the control API's last samples.", labelsAgent, nil)
+	mLatency    = prometheus.NewDesc("weir_agent_latency_quantile_seconds", "A record's time through an agent's pipeline and outputs, over the control API's last samples: quantiles estimated from its histogram.", append(labelsAgent, "quantile"), nil)
+	mLag        = prometheus.NewDesc("weir_agent_lag", "Records of the partitions an agent consumes not yet read, as of their last fetch.", labelsAgent, nil)
 	mReady      = prometheus.NewDesc("weir_app_ready", "1 when the app is ready.", labelsApp, nil)
 	mRunning    = prometheus.NewDesc("weir_app_running", "1 when the runtime runs the app.", labelsApp, nil)
 	mGeneration = prometheus.NewDesc("weir_app_generation", "Versions of the app's manifests this process has run.", labelsApp, nil)
@@ -301,7 +290,7 @@ var (
 )
 
 func (c *appCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{mRecordsIn, mRecordsOut, mDead, mRateIn, mRateOut, mReady, mRunning, mGeneration, mHeld} {
+	for _, d := range []*prometheus.Desc{mRecordsIn, mRecordsOut, mDead, mRateIn, mRateOut, mLatency, mLag, mReady, mRunning, mGeneration, mHeld} {
 		ch <- d
 	}
 }
@@ -316,6 +305,13 @@ func (c *appCollector) Collect(ch chan<- prometheus.Metric) {
 		if f.EventRate != nil {
 			ch <- prometheus.MustNewConstMetric(mRateIn, prometheus.GaugeValue, *f.EventRate, id, f.Name)
 			ch <- prometheus.MustNewConstMetric(mRateOut, prometheus.GaugeValue, *f.OutRate, id, f.Name)
+		}
+		if f.LatencyP50 != nil {
+			ch <- prometheus.MustNewConstMetric(mLatency, prometheus.GaugeValue, *f.LatencyP50/1000, id, f.Name, "0.5")
+			ch <- prometheus.MustNewConstMetric(mLatency, prometheus.GaugeValue, *f.LatencyP99/1000, id, f.Name, "0.99")
+		}
+		if f.Lag != nil {
+			ch <- prometheus.MustNewConstMetric(mLag, prometheus.GaugeValue, float64(*f.Lag), id, f.Name)
 		}
 	}
 	rt := c.s.rt()

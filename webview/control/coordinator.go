@@ -81,9 +81,10 @@ type coordinatorPipeline struct {
 }
 
 // coordinatorMetrics are the Coordinator's figures that weir has (see
-// figuresNote for those it has not).
+// figuresNote): events per second, and the mean latency in milliseconds.
 type coordinatorMetrics struct {
 	EventRate *float64 `json:"eventRate,omitempty"`
+	Latency   *float64 `json:"latency,omitempty"`
 }
 
 func (s *Server) coordinatorList(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +106,8 @@ func (s *Server) coordinatorDetails(w http.ResponseWriter, r *http.Request) {
 			Metrics: &coordinatorMetrics{}}
 		if a.Plan != nil {
 			p.LastSeen = coordinatorTime(seen)
-			_, p.Metrics.EventRate = s.figures(a.ID)
+			_, f := s.figures(a.ID)
+			p.Metrics.EventRate, p.Metrics.Latency = f.EventRate, f.LatencyMean
 		}
 		out = append(out, p)
 	}

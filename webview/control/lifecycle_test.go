@@ -58,6 +58,9 @@ func TestLifecycle(t *testing.T) {
 	if len(d.Spec.Resources) != 3 || len(d.Agents) != 1 || d.Agents[0].Name != "tally-count" || d.Agents[0].RecordsIn < 1 || len(d.Notes) == 0 {
 		t.Fatalf("detail: %+v", d)
 	}
+	if ag := d.Agents[0]; ag.LatencyP50 == nil || ag.LatencyP99 == nil || *ag.LatencyP50 > *ag.LatencyP99 || ag.Lag == nil || d.Metrics.RecordsIn != ag.RecordsIn {
+		t.Fatalf("figures: %+v, metrics %+v", ag, d.Metrics)
+	}
 
 	// Updated: the new code runs, the generation steps.
 	a = e.must(http.StatusOK, "PUT", "/api/v1/apps/tally", "application/yaml", []byte(tally(t, "two")))

@@ -128,8 +128,14 @@ func schemas() obj {
 	app["spec"] = object(nil, obj{"resources": list(obj{"type": "object", "description": "A resource as loaded, defaults applied, secrets redacted."}),
 		"files": list(str("Its manifest files: as the client named them (apps of the API), or the folder's."))})
 	app["agents"] = list(object(nil, obj{"name": str(""), "recordsIn": integer(""), "recordsOut": integer(""), "deadLetters": integer(""),
-		"eventRate": number("Records taken in per second over the last samples."), "outRate": number("Records sent per second.")}))
-	app["metrics"] = object(nil, obj{"eventRate": number(""), "recordsIn": integer(""), "recordsOut": integer(""), "deadLetters": integer("")})
+		"codeErrors":   integer("Failures of the agent's code."),
+		"eventRate":    number("Records taken in per second over the last samples."),
+		"outRate":      number("Records sent per second over the last samples."),
+		"latencyP50Ms": number("Median time of a record through the pipeline and outputs, in milliseconds."),
+		"latencyP99Ms": number("Its 99th percentile."),
+		"lag":          integer("Records of the agent's partitions not yet read, as of their last fetch.")}))
+	app["metrics"] = object(nil, obj{"eventRate": number(""), "latencyMeanMs": number(""), "lag": integer(""),
+		"recordsIn": integer(""), "recordsOut": integer(""), "deadLetters": integer("")})
 	app["notes"] = list(str("What the figures leave out, and why."))
 	app["errors"] = list(ref("SpecError"))
 	return obj{
@@ -155,7 +161,7 @@ func schemas() obj {
 			"settings": obj{"type": "object", "description": "Accepted and not used: weir scales by replicas of the process."}}),
 		"CoordinatorPipelines": list(object(nil, obj{"id": str(""), "name": str(""), "created": str(""), "state": str("RUNNING, STARTING, UNHEALTHY, IDLE or ERRORED.")})),
 		"CoordinatorDetails": list(object(nil, obj{"id": str(""), "name": str(""), "created": str(""), "lastSeen": str(""), "state": str(""),
-			"metrics": object(nil, obj{"eventRate": number("")})})),
+			"metrics": object(nil, obj{"eventRate": number("Events per second."), "latency": number("Mean latency in milliseconds.")})})),
 		"DeploymentRequest": object([]string{"spec"}, obj{"name": str("The deployment's name, for reference only."),
 			"spec": object([]string{"manifests"}, obj{"manifests": manifests})}),
 		"Deployment": object(nil, obj{"name": str(""), "uuid": str("The app's id."), "createdAt": date(""), "updatedAt": date(""),

@@ -89,7 +89,7 @@ func (s *Server) table() []*route {
 			answers: []answer{{201, "The pipeline's id, a JSON string.", "", "ID"}, conflict, tooLarge, unprocessed}, h: s.coordinatorCreate},
 		{method: "GET", path: "/pipelines", op: "coordinatorList", tag: tagCoordinator, summary: "Every pipeline: id, name, created, state.",
 			answers: []answer{{200, "The pipelines.", "", "CoordinatorPipelines"}}, h: s.coordinatorList},
-		{method: "GET", path: "/details", op: "coordinatorDetails", tag: tagCoordinator, summary: "Every pipeline with lastSeen and its metrics (eventRate; bytesRate and latency are not measured by weir).",
+		{method: "GET", path: "/details", op: "coordinatorDetails", tag: tagCoordinator, summary: "Every pipeline with lastSeen and its metrics: eventRate, latency (mean, ms); weir does not measure bytesRate.",
 			answers: []answer{{200, "The pipelines.", "", "CoordinatorDetails"}}, h: s.coordinatorDetails},
 		{method: "GET", path: "/pipeline/status/{id}", op: "coordinatorStatus", tag: tagCoordinator, summary: "A pipeline's status as a JSON string: \"Running\", \"Starting\", \"Unhealthy\", \"Idle\" or \"Errored\".",
 			answers: []answer{{200, "The status.", "", "ID"}, notFound}, h: s.coordinatorStatus},
