@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -378,6 +379,17 @@ func (d *jsonDecoder) number() (Value, error) {
 		}
 		return starlark.Float(f), nil
 	}
+	if len(text)-(digits-start) <= 18 {
+		// At most 18 digits: no overflow.
+		n := int64(0)
+		for _, c := range []byte(text[digits-start:]) {
+			n = n*10 + int64(c-'0')
+		}
+		if digits > start {
+			n = -n
+		}
+		return starlark.MakeInt64(n), nil
+	}
 	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
 		return starlark.MakeInt64(n), nil
 	}
@@ -423,24 +435,7 @@ func appendJSON(buf []byte, v Value, depth int) ([]byte, error) {
 	case starlark.Tuple:
 		return appendJSONArray(buf, x, depth)
 	case *starlark.Dict:
-		buf = append(buf, '{')
-		it := x.Iterate()
-		defer it.Done()
-		var k Value
-		var err error
-		for first := true; it.Next(&k); first = false {
-			if !first {
-				buf = append(buf, ',')
-			}
-			if buf, err = appendJSONKey(buf, k); err != nil {
-				return buf, err
-			}
-			v, _, _ := x.Get(k)
-			if buf, err = appendJSON(buf, v, depth+1); err != nil {
-				return buf, err
-			}
-		}
-		return append(buf, '}'), nil
+		return appendJSONDict(buf, x, depth)
 	case starlark.IterableMapping:
 		buf = append(buf, '{')
 		for i, item := range x.Items() {
@@ -462,6 +457,33 @@ func appendJSON(buf []byte, v Value, depth int) ([]byte, error) {
 		return buf, fmt.Errorf("cannot encode fanout(...) as JSON: return it from a map, where each item flows on by itself")
 	}
 	return buf, fmt.Errorf("cannot encode a %s as JSON", v.Type())
+}
+
+// appendJSONDict writes a dict's items in order. (Its iterator is done
+// without a defer: a deferred call in appendJSON, which has many returns,
+// cost more than the rest of writing a small dict.)
+func appendJSONDict(buf []byte, d *starlark.Dict, depth int) ([]byte, error) {
+	buf = append(buf, '{')
+	it := d.Iterate()
+	var k Value
+	var err error
+	for first := true; it.Next(&k); first = false {
+		if !first {
+			buf = append(buf, ',')
+		}
+		if buf, err = appendJSONKey(buf, k); err != nil {
+			break
+		}
+		v, _, _ := d.Get(k)
+		if buf, err = appendJSON(buf, v, depth+1); err != nil {
+			break
+		}
+	}
+	it.Done()
+	if err != nil {
+		return buf, err
+	}
+	return append(buf, '}'), nil
 }
 
 func appendJSONArray(buf []byte, seq starlark.Indexable, depth int) ([]byte, error) {
@@ -627,15 +649,24 @@ func plainUntil(s string, i int) int {
 		b := x ^ (lsb * '\\')
 		// A byte below 0x20, a zero byte of q or b (a quote or a
 		// backslash), or a byte with its high bit set: the borrow tricks
-		// can flag bytes after a true one, never miss one.
-		if ((x-lsb*0x20)&^x|(q-lsb)&^q|(b-lsb)&^b|x)&msb != 0 {
-			break
+		// can flag bytes after a true one, never miss one, so the lowest
+		// byte flagged is a true one.
+		if m := ((x-lsb*0x20)&^x | (q-lsb)&^q | (b-lsb)&^b | x) & msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	for ; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+		if !jsonPlain[s[i]] {
 			return i
 		}
 	}
 	return i
 }
+
+// jsonPlain says which bytes a JSON string holds as they are.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
