@@ -73,6 +73,7 @@ type Func struct {
 	lines []int           // Starlark line -> block line, for python blocks (nil: the same)
 	exact []bool          // Starlark line is the block line unchanged, so columns hold
 	def   *syntax.DefStmt // the entry point's definition, when it is a def
+	fast  *fastFunc       // the entry point as Go closures, when simple enough (see fast.go)
 	goFn  goBlock
 }
 
@@ -223,6 +224,9 @@ func (p *Program) compile(cb spec.CodeBlock, globals starlark.StringDict, isInit
 	}
 	f.entry = entry
 	f.def = findDef(file, entry)
+	if !isInit {
+		f.fast = compileFast(file, f.def, predeclared)
+	}
 	// Run the top level once now, so that its errors are load errors.
 	if !isInit {
 		if _, err := f.instantiate(newThread(p.opts)); err != nil {
@@ -361,6 +365,9 @@ type Thread struct {
 	lastTick  syntax.Position // where the innermost call stood at the last budget check
 	current   *Program        // the program running, for print()'s position
 	depth     int             // calls in progress: a table's default runs inside an operation
+
+	fastLocals []starlark.Value // the locals of a fastFunc call
+	noFast     bool             // run every call in Starlark (tests compare the two ways)
 }
 
 // NewThread returns a thread for calls of programs compiled with opts.
@@ -455,6 +462,11 @@ func (f *Func) instantiate(t *Thread) (starlark.Callable, error) {
 func (f *Func) Call(t *Thread, ev *Event, args starlark.Tuple, kwargs []starlark.Tuple) (Value, error) {
 	if f.goFn != nil {
 		return f.goFn.call(t, ev, args, kwargs)
+	}
+	if f.fast != nil && len(args) == 1 && len(kwargs) == 0 && !t.noFast {
+		if v, ok := f.fast.call(t, args[0]); ok {
+			return v, nil
+		}
 	}
 	fn, err := f.instantiate(t)
 	if err != nil {

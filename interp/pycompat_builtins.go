@@ -74,7 +74,7 @@ func compatBuiltins(importModule func(name string) (starlark.Value, error)) star
 		"__str_format": starlark.NewBuiltin("format", pyStrFormatBuiltin),
 		"sum":          starlark.NewBuiltin("sum", pySum),
 		"round":        starlark.NewBuiltin("round", pyRound),
-		"isinstance":   starlark.NewBuiltin("isinstance", pyIsInstance),
+		"isinstance":   isinstanceBuiltin,
 		"int":          starlark.NewBuiltin("int", pyInt),
 		"divmod":       starlark.NewBuiltin("divmod", pyDivmod),
 		"pow":          starlark.NewBuiltin("pow", pyPow),
