@@ -91,6 +91,8 @@ type appRun struct {
 
 	lags lagTable // per partition consumed
 
+	prober kafka.Admin // asks the brokers when the app is idle (loop only)
+
 	routesMu sync.RWMutex
 	routes   map[string][]*agentRun // by input topic
 	notices  logLimiter             // Poll and session notices
@@ -419,6 +421,10 @@ func (a *appRun) close() {
 		a.rec.reader.Close()
 		a.rec.reader = nil
 	}
+	if a.prober != nil {
+		a.prober.Close()
+		a.prober = nil
+	}
 	for _, t := range a.tables {
 		t.end(false)
 	}
@@ -442,6 +448,7 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 	}()
 	every, interval := a.every, a.interval
 	var aborting time.Time // since when every End aborted (zero: the last committed)
+	idleSince := time.Now()  // when the last transaction with records ended
 	if a.globalReady != nil {
 		a.setUnready("catching up with the global tables' changelogs")
 		select {
@@ -548,6 +555,17 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 			aborting = time.Time{}
 			if a.recovering() {
 				break
+			}
+			if n > 0 {
+				idleSince = time.Now()
+			} else if time.Since(idleSince) >= probeEvery {
+				// An idle app's transactions end without a word to the
+				// brokers: ask them something, so that an outage shows.
+				idleSince = time.Now()
+				if err := a.probe(killCtx); err != nil {
+					a.setUnready("the brokers do not answer: " + err.Error())
+					break
+				}
 			}
 			a.unready.Store(nil)
 		}
@@ -725,4 +743,27 @@ func (a *appRun) runDueTasks() {
 			return
 		}
 	}
+}
+
+// probeEvery is how long an app may go without records before the loop
+// checks that the brokers answer.
+const probeEvery = 3 * time.Second
+
+// probe asks the cluster about the app's topics, with a short deadline.
+func (a *appRun) probe(ctx context.Context) error {
+	if a.prober == nil {
+		adm, err := a.client.NewAdmin(a.plan.Kafka)
+		if err != nil {
+			return err
+		}
+		a.prober = adm
+	}
+	topics := a.plan.SessionConfig().Topics
+	if len(topics) == 0 {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := a.prober.DescribeTopics(pctx, topics[:1])
+	return err
 }
