@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"math"
 	"math/big"
 
 	"go.starlark.net/starlark"
@@ -17,28 +18,27 @@ import (
 //
 // A fastFunc only ever answers with what the Starlark function would
 // return. It takes one positional argument; its body is assignments of
-// names and a return, of expressions made of the argument, those names,
-// literals, constants among the init block's globals, None, True and
-// False, subscripts and get of dicts, ==, !=, <, <=, >, >=, in, not in,
-// arithmetic, not, and, or, conditional expressions, and calls of
-// isinstance, str and len. Wherever the value at hand is not what the
-// fast way handles (a subscript of a list, a missing key, an operation
-// that fails), it gives up and Call runs the Starlark function, which
-// then also makes the error: the expressions have no effects, so nothing
-// is done twice. It counts no steps (its work is bounded by its size) and
+// names, if/elif/else, pass and return, over expressions made of the
+// argument, local names, literals (dicts, lists and tuples too), constants
+// among the init block's globals, None, True and False, subscripts and get
+// of dicts, ==, !=, <, <=, >, >=, in, not in, arithmetic, not, and, or,
+// conditional expressions, and calls of isinstance, str, len, int and the
+// helper of {**m, ...}. Wherever the value at hand is not what the fast
+// way handles (a subscript of a list, a missing key, an operation that
+// fails, a name not assigned yet), it gives up and Call runs the Starlark
+// function, which then also makes the error: the fast way changes no value
+// it did not make itself, so nothing is done twice. It counts no steps (it
+// has no loops and calls no code: its work is bounded by its size) and
 // never reads context.
 
 // fastFunc is a block's function compiled into Go closures.
 type fastFunc struct {
-	nlocals int          // the argument and the assigned names
-	assigns []fastAssign // in order
-	result  fastExpr
+	nlocals int // the argument and the names the body assigns
+	body    fastStmt
 }
 
-type fastAssign struct {
-	slot int
-	expr fastExpr
-}
+// fastStmt runs statements: ret says a return ran, with v; ok false: give up.
+type fastStmt func(locals []starlark.Value) (v starlark.Value, ret, ok bool)
 
 // fastExpr evaluates an expression over the frame's locals; false: give up.
 type fastExpr func(locals []starlark.Value) (starlark.Value, bool)
@@ -51,26 +51,21 @@ func (ff *fastFunc) call(t *Thread, v starlark.Value) (starlark.Value, bool) {
 	t.fastLocals = append(t.fastLocals, make([]starlark.Value, ff.nlocals)...)
 	locals := t.fastLocals[base : base+ff.nlocals : base+ff.nlocals]
 	locals[0] = v
-	out, ok := ff.eval(locals)
+	out, ret, ok := ff.body(locals)
 	clear(locals) // keep no values alive
 	t.fastLocals = t.fastLocals[:base]
+	if ok && !ret {
+		out = starlark.None // the end of the function
+	}
 	return out, ok
 }
 
-func (ff *fastFunc) eval(locals []starlark.Value) (starlark.Value, bool) {
-	for _, a := range ff.assigns {
-		v, ok := a.expr(locals)
-		if !ok {
-			return nil, false
-		}
-		locals[a.slot] = v
-	}
-	return ff.result(locals)
-}
-
-// isinstanceBuiltin is the isinstance every block sees (the fast way knows
-// it by identity).
-var isinstanceBuiltin = starlark.NewBuiltin("isinstance", pyIsInstance)
+// The builtins every block sees that the fast way knows by identity.
+var (
+	isinstanceBuiltin = starlark.NewBuiltin("isinstance", pyIsInstance)
+	intBuiltin        = starlark.NewBuiltin("int", pyInt)
+	dictMergeBuiltin  = starlark.NewBuiltin("dict", pyDictMerge)
+)
 
 // compileFast returns the fast form of the block's entry point def, or nil
 // when its function is not simple enough. predeclared is what the block's
@@ -98,53 +93,120 @@ func compileFast(file *syntax.File, def *syntax.DefStmt, predeclared starlark.St
 			return nil
 		}
 	}
-	c := &fastCompiler{top: top, predeclared: predeclared, slots: map[string]int{param.Name: 0}, bound: map[string]bool{param.Name: true}}
-	// Every name the body binds is local throughout the body: one bound
-	// by anything but a plain assignment, or assigned twice, is beyond
-	// the fast way.
-	for _, s := range def.Body {
-		if a, ok := s.(*syntax.AssignStmt); ok {
-			id, ok := a.LHS.(*syntax.Ident)
-			if !ok || a.Op != syntax.EQ || c.bound[id.Name] {
-				return nil
+	c := &fastCompiler{top: top, predeclared: predeclared, slots: map[string]int{param.Name: 0}}
+	// Every name the body assigns is local throughout the body (read
+	// before it is assigned, it gives up); a name bound any other way is
+	// beyond the fast way.
+	if !c.bindings(def.Body) {
+		return nil
+	}
+	body := c.stmts(def.Body)
+	if body == nil {
+		return nil
+	}
+	return &fastFunc{nlocals: len(c.slots), body: body}
+}
+
+// bindings gives a slot to each name the statements assign; false when
+// they bind or do what the fast way does not take.
+func (c *fastCompiler) bindings(stmts []syntax.Stmt) bool {
+	for _, s := range stmts {
+		switch s := s.(type) {
+		case *syntax.AssignStmt:
+			id, ok := s.LHS.(*syntax.Ident)
+			if !ok || s.Op != syntax.EQ {
+				return false
 			}
-			c.bound[id.Name] = true
+			if _, ok := c.slots[id.Name]; !ok {
+				c.slots[id.Name] = len(c.slots)
+			}
+		case *syntax.IfStmt:
+			if !c.bindings(s.True) || !c.bindings(s.False) {
+				return false
+			}
+		case *syntax.ReturnStmt, *syntax.ExprStmt:
+		case *syntax.BranchStmt:
+			if s.Token != syntax.PASS {
+				return false
+			}
+		default:
+			return false
 		}
 	}
-	ff := &fastFunc{}
-	for i, s := range def.Body {
+	return true
+}
+
+// stmts compiles statements, or returns nil.
+func (c *fastCompiler) stmts(stmts []syntax.Stmt) fastStmt {
+	var run []fastStmt
+	for _, s := range stmts {
+		var f fastStmt
 		switch s := s.(type) {
 		case *syntax.AssignStmt:
 			e := c.expr(s.RHS)
 			if e == nil {
 				return nil
 			}
-			name := s.LHS.(*syntax.Ident).Name
-			slot := len(c.slots)
-			c.slots[name] = slot
-			ff.assigns = append(ff.assigns, fastAssign{slot, e})
-		case *syntax.ExprStmt:
-			if i > 0 || !isStringLiteral(s.X) { // a docstring only
+			slot := c.slots[s.LHS.(*syntax.Ident).Name]
+			f = func(l []starlark.Value) (starlark.Value, bool, bool) {
+				v, ok := e(l)
+				l[slot] = v
+				return nil, false, ok
+			}
+		case *syntax.IfStmt:
+			cond, t, e := c.expr(s.Cond), c.stmts(s.True), c.stmts(s.False)
+			if cond == nil || t == nil || e == nil {
 				return nil
+			}
+			f = func(l []starlark.Value) (starlark.Value, bool, bool) {
+				v, ok := cond(l)
+				if !ok {
+					return nil, false, false
+				}
+				if v.Truth() {
+					return t(l)
+				}
+				return e(l)
 			}
 		case *syntax.ReturnStmt:
-			if i != len(def.Body)-1 {
-				return nil
-			}
 			if s.Result == nil {
-				ff.result = constExpr(starlark.None)
-			} else if ff.result = c.expr(s.Result); ff.result == nil {
+				f = func([]starlark.Value) (starlark.Value, bool, bool) { return starlark.None, true, true }
+				break
+			}
+			e := c.expr(s.Result)
+			if e == nil {
 				return nil
 			}
+			f = func(l []starlark.Value) (starlark.Value, bool, bool) {
+				v, ok := e(l)
+				return v, true, ok
+			}
+		case *syntax.ExprStmt:
+			if _, ok := s.X.(*syntax.Literal); !ok {
+				return nil // a docstring, or nothing
+			}
+			continue
+		case *syntax.BranchStmt: // pass
+			continue
 		default:
 			return nil
 		}
+		run = append(run, f)
 	}
-	if ff.result == nil {
-		return nil // no return at the end
+	switch len(run) {
+	case 0:
+		return func([]starlark.Value) (starlark.Value, bool, bool) { return nil, false, true }
+	case 1:
+		return run[0]
 	}
-	ff.nlocals = len(c.slots)
-	return ff
+	return func(l []starlark.Value) (starlark.Value, bool, bool) {
+		for _, f := range run {
+			if v, ret, ok := f(l); ret || !ok {
+				return v, ret, ok
+			}
+		}
+		return nil, false, true
+	}
 }
 
 func isStringLiteral(e syntax.Expr) bool {
@@ -155,8 +217,7 @@ func isStringLiteral(e syntax.Expr) bool {
 type fastCompiler struct {
 	top         map[string]bool // names the file binds at its top level
 	predeclared starlark.StringDict
-	slots       map[string]int  // locals assigned so far (and the argument)
-	bound       map[string]bool // names the body binds
+	slots       map[string]int // the argument and the names the body assigns
 }
 
 func constExpr(v starlark.Value) fastExpr {
@@ -195,7 +256,7 @@ func (c *fastCompiler) constant(e syntax.Expr) starlark.Value {
 			return starlark.Float(v)
 		}
 	case *syntax.Ident:
-		if c.bound[e.Name] {
+		if _, local := c.slots[e.Name]; local {
 			return nil
 		}
 		switch v := c.global(e.Name).(type) {
@@ -231,9 +292,44 @@ func (c *fastCompiler) expr(e syntax.Expr) fastExpr {
 	case *syntax.Ident:
 		slot, ok := c.slots[e.Name]
 		if !ok {
-			return nil // a global that is no constant, or a local not yet assigned
+			return nil // a global that is no constant
 		}
-		return func(l []starlark.Value) (starlark.Value, bool) { return l[slot], true }
+		return func(l []starlark.Value) (starlark.Value, bool) {
+			v := l[slot]
+			return v, v != nil // nil: not assigned yet
+		}
+	case *syntax.DictExpr:
+		return c.dict(e)
+	case *syntax.ListExpr:
+		elems := c.exprs(e.List)
+		if elems == nil {
+			return nil
+		}
+		return func(l []starlark.Value) (starlark.Value, bool) {
+			vs := make([]starlark.Value, len(elems))
+			for i, e := range elems {
+				var ok bool
+				if vs[i], ok = e(l); !ok {
+					return nil, false
+				}
+			}
+			return starlark.NewList(vs), true
+		}
+	case *syntax.TupleExpr:
+		elems := c.exprs(e.List)
+		if elems == nil {
+			return nil
+		}
+		return func(l []starlark.Value) (starlark.Value, bool) {
+			t := make(starlark.Tuple, len(elems))
+			for i, e := range elems {
+				var ok bool
+				if t[i], ok = e(l); !ok {
+					return nil, false
+				}
+			}
+			return t, true
+		}
 	case *syntax.ParenExpr:
 		return c.expr(e.X)
 	case *syntax.IndexExpr:
@@ -305,6 +401,47 @@ func (c *fastCompiler) expr(e syntax.Expr) fastExpr {
 	return nil
 }
 
+// exprs compiles expressions, or returns nil (not for an empty list).
+func (c *fastCompiler) exprs(es []syntax.Expr) []fastExpr {
+	out := make([]fastExpr, len(es))
+	for i, e := range es {
+		if out[i] = c.expr(e); out[i] == nil {
+			return nil
+		}
+	}
+	return out
+}
+
+// dict compiles a dict literal: a new dict, keys in order, each once.
+func (c *fastCompiler) dict(e *syntax.DictExpr) fastExpr {
+	keys := make([]fastExpr, len(e.List))
+	vals := make([]fastExpr, len(e.List))
+	for i, x := range e.List {
+		entry := x.(*syntax.DictEntry)
+		if keys[i], vals[i] = c.expr(entry.Key), c.expr(entry.Value); keys[i] == nil || vals[i] == nil {
+			return nil
+		}
+	}
+	return func(l []starlark.Value) (starlark.Value, bool) {
+		d := starlark.NewDict(len(keys))
+		for i := range keys {
+			k, ok := keys[i](l)
+			if !ok {
+				return nil, false
+			}
+			v, ok := vals[i](l)
+			if !ok {
+				return nil, false
+			}
+			n := d.Len()
+			if err := d.SetKey(k, v); err != nil || d.Len() == n {
+				return nil, false // unhashable, or a duplicate key
+			}
+		}
+		return d, true
+	}
+}
+
 func (c *fastCompiler) binary(e *syntax.BinaryExpr) fastExpr {
 	x, y := c.expr(e.X), c.expr(e.Y)
 	if x == nil || y == nil {
@@ -334,7 +471,7 @@ func (c *fastCompiler) binary(e *syntax.BinaryExpr) fastExpr {
 			if !ok {
 				return nil, false
 			}
-			b, err := starlark.Compare(op, xv, yv)
+			b, err := compare(op, xv, yv)
 			return starlark.Bool(b), err == nil
 		}
 	case syntax.NOT_IN:
@@ -371,8 +508,9 @@ func (c *fastCompiler) binary(e *syntax.BinaryExpr) fastExpr {
 	return nil
 }
 
-// call compiles x.get(k[, default]), isinstance(x, types), str(x) and
-// len(x); other calls are beyond the fast way.
+// call compiles x.get(k[, default]), isinstance(x, types), str(x),
+// len(x), int(x) and the helper of {**m, ...}; other calls are beyond the
+// fast way.
 func (c *fastCompiler) call(e *syntax.CallExpr) fastExpr {
 	args := make([]fastExpr, len(e.Args))
 	for i, a := range e.Args {
@@ -433,11 +571,42 @@ func (c *fastCompiler) call(e *syntax.CallExpr) fastExpr {
 		}
 	}
 	id, ok := e.Fn.(*syntax.Ident)
-	if !ok || c.bound[id.Name] {
+	if !ok {
+		return nil
+	}
+	if _, local := c.slots[id.Name]; local {
 		return nil
 	}
 	fn := c.global(id.Name)
 	switch {
+	case fn == dictMergeBuiltin && len(args) > 0:
+		return func(l []starlark.Value) (starlark.Value, bool) {
+			vs := make(starlark.Tuple, len(args))
+			for i, a := range args {
+				var ok bool
+				if vs[i], ok = a(l); !ok {
+					return nil, false
+				}
+			}
+			d, err := pyDictMerge(nil, dictMergeBuiltin, vs, nil)
+			return d, err == nil
+		}
+	case fn == intBuiltin && len(args) == 1:
+		return func(l []starlark.Value) (starlark.Value, bool) {
+			v, ok := args[0](l)
+			if !ok {
+				return nil, false
+			}
+			switch x := v.(type) {
+			case starlark.Int:
+				return v, true
+			case starlark.Float:
+				if f := float64(x); math.MinInt64 <= f && f < math.MaxInt64+1 {
+					return starlark.MakeInt64(int64(f)), true
+				}
+			}
+			return nil, false
+		}
 	case fn == isinstanceBuiltin && len(args) == 2:
 		return func(l []starlark.Value) (starlark.Value, bool) {
 			v, ok := args[0](l)
@@ -476,4 +645,65 @@ func (c *fastCompiler) call(e *syntax.CallExpr) fastExpr {
 		}
 	}
 	return nil
+}
+
+// compare is starlark.Compare, but for a float and an int of at most 2^53
+// in magnitude: Starlark compares those exactly through big rationals (a
+// few allocations), which comparing the int as a float does too, since
+// such an int is a float exactly. A NaN is greater than any int, as
+// Starlark has it.
+func compare(op syntax.Token, x, y starlark.Value) (bool, error) {
+	var xf, yf float64
+	switch x := x.(type) {
+	case starlark.Float:
+		n, ok := y.(starlark.Int)
+		if !ok || !smallInt(n) {
+			return starlark.Compare(op, x, y)
+		}
+		xf, yf = float64(x), float64(n.Float())
+		if xf != xf {
+			return threeway(op, +1), nil
+		}
+	case starlark.Int:
+		f, ok := y.(starlark.Float)
+		if !ok || !smallInt(x) {
+			return starlark.Compare(op, x, y)
+		}
+		xf, yf = float64(x.Float()), float64(f)
+		if yf != yf {
+			return threeway(op, -1), nil
+		}
+	default:
+		return starlark.Compare(op, x, y)
+	}
+	switch {
+	case xf < yf:
+		return threeway(op, -1), nil
+	case xf > yf:
+		return threeway(op, +1), nil
+	}
+	return threeway(op, 0), nil
+}
+
+// smallInt reports whether n is at most 2^53 in magnitude.
+func smallInt(n starlark.Int) bool {
+	i, ok := n.Int64()
+	return ok && -1<<53 <= i && i <= 1<<53
+}
+
+// threeway is what a three-way comparison says of x op y.
+func threeway(op syntax.Token, cmp int) bool {
+	switch op {
+	case syntax.EQL:
+		return cmp == 0
+	case syntax.NEQ:
+		return cmp != 0
+	case syntax.LE:
+		return cmp <= 0
+	case syntax.LT:
+		return cmp < 0
+	case syntax.GE:
+		return cmp >= 0
+	}
+	return cmp > 0 // GT
 }

@@ -1,10 +1,13 @@
 package interp
 
 import (
+	"math"
+	"math/big"
 	"strings"
 	"testing"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 
 	"github.com/weirstream/weir/spec"
 )
@@ -46,22 +49,35 @@ func TestFastFuncs(t *testing.T) {
 		"def f(v):\n    return\n",
 		"def f(v):\n    return str(v) + b\"\" if False else str(v)\n",
 		"def f(v):\n    return v\n\ndef helper(x):\n    return x\n",
+		"def f(v):\n    if v:\n        return 1\n    return 2\n",
+		"def f(v):\n    return int(v)\n",
+		"def f(v):\n    if isinstance(v, dict):\n        pass\n",
+		"def f(v):\n    if not isinstance(v, dict):\n        return {\"raw\": v, \"n\": [v, 1], \"t\": (v,)}\n" +
+			"    n = v.get(\"n\")\n    if v.get(\"id\") in (None, \"\"):\n        reason = \"no id\"\n" +
+			"    elif not isinstance(n, int) or n <= 0:\n        reason = \"bad n\"\n    else:\n" +
+			"        total = int(n * RATE * 100 + 0.5) / 100\n        return {**v, \"total\": total, \"ok\": True}\n" +
+			"    return {**v, \"reason\": reason}\n",
+		"def f(v):\n    return {v.get(\"kind\", \"x\"): 1, \"a\": 2}\n",
+		"def f(v):\n    return {**v, **{\"k\": 1}}\n",
+		"def f(v):\n    x = 1\n    x = 2\n    return [v, x]\n",
 	}
+	// Fast, but always giving up: x is read before it is assigned.
+	givesUp := "def f(v):\n    y = x\n    x = v\n    return y\n"
 	slow := []string{
 		"def f(v):\n    print(v)\n    return v\n",
 		"def f(v):\n    return context.event.topic\n",
-		"def f(v):\n    x = 1\n    x = 2\n    return x\n",
-		"def f(v):\n    return [v]\n",
 		"def f(v):\n    return helper(v)\n\ndef helper(x):\n    return x\n",
 		"X = 1\n\ndef f(v):\n    return v\n",
 		"def f(v):\n    return ITEMS\n",
 		"def f(v, w=1):\n    return v\n",
 		"def f(v):\n    return v.get(\"a\", default=1)\n",
 		"def f(v):\n    return v.keys()\n",
-		"def f(v):\n    if v:\n        return 1\n    return 2\n",
-		"def f(v):\n    y = x\n    x = v\n    return y\n",
 		"def f(v):\n    return str\n",
-		"def f(v):\n    return int(v)\n",
+		"def f(v):\n    for x in v:\n        return x\n",
+		"def f(v):\n    v[\"k\"] = 1\n    return v\n",
+		"def f(v):\n    x = v\n    x += 1\n    return x\n",
+		"def f(v):\n    return [x for x in v]\n",
+		"def f(v):\n    return float(v)\n",
 	}
 	values := []string{
 		`{"status":"ok","id":"o-1","n":12,"kind":"a","test":false}`,
@@ -111,6 +127,11 @@ func TestFastFuncs(t *testing.T) {
 			t.Errorf("the fast way handled none of the values for\n%s", src)
 		}
 	}
+	if f := compileBlock(t, givesUp); f.fast == nil {
+		t.Errorf("no fast way for\n%s", givesUp)
+	} else if _, ok := f.fast.call(th, vals[0]); ok {
+		t.Errorf("the fast way answered for\n%s", givesUp)
+	}
 	for _, src := range slow {
 		if f := compileBlock(t, src); f.fast != nil {
 			t.Errorf("a fast way for\n%s", src)
@@ -129,5 +150,32 @@ func TestFastFuncErrorNamesLine(t *testing.T) {
 	_, err := f.Call(NewThread(Options{}), nil, starlark.Tuple{v}, nil)
 	if err == nil || !strings.Contains(err.Error(), "missing") || !strings.Contains(err.Error(), "agent.yaml:") {
 		t.Fatalf("got %v, want Starlark's key error at a line of agent.yaml", err)
+	}
+}
+
+// TestFastCompare checks compare against Starlark's over ints and floats
+// around the edges of exactness.
+func TestFastCompare(t *testing.T) {
+	big53 := int64(1) << 53
+	var vals []starlark.Value
+	for _, i := range []int64{0, 1, -1, 7, big53 - 1, big53, big53 + 1, -big53, -big53 - 1, 1 << 62} {
+		vals = append(vals, starlark.MakeInt64(i))
+	}
+	vals = append(vals, starlark.MakeBigInt(new(big.Int).Lsh(big.NewInt(1), 80)))
+	for _, f := range []float64{0, math.Copysign(0, -1), 0.5, -0.5, 1, 7, 7.000000000000001, float64(big53), float64(big53) + 2, -float64(big53),
+		1e300, -1e300, math.Inf(1), math.Inf(-1), math.NaN(), 0x1p62, 0x1p80} {
+		vals = append(vals, starlark.Float(f))
+	}
+	vals = append(vals, starlark.String("x"), starlark.None)
+	for _, op := range []syntax.Token{syntax.EQL, syntax.NEQ, syntax.LT, syntax.LE, syntax.GT, syntax.GE} {
+		for _, x := range vals {
+			for _, y := range vals {
+				got, gerr := compare(op, x, y)
+				want, werr := starlark.Compare(op, x, y)
+				if got != want || (gerr != nil) != (werr != nil) {
+					t.Errorf("%s %s %s: got %v, %v; want %v, %v", x, op, y, got, gerr, want, werr)
+				}
+			}
+		}
 	}
 }

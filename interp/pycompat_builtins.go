@@ -65,7 +65,7 @@ func compatBuiltins(importModule func(name string) (starlark.Value, error)) star
 			return pyImportName(m, mod, name)
 		}),
 		"__fmt":        starlark.NewBuiltin("format", pyFmtBuiltin),
-		"__dict_merge": starlark.NewBuiltin("dict", pyDictMerge),
+		"__dict_merge": dictMergeBuiltin,
 		"__raise":      starlark.NewBuiltin("raise", pyRaise),
 		"__del":        starlark.NewBuiltin("del", pyDel),
 		"__encode":     starlark.NewBuiltin("encode", pyEncode),
@@ -75,7 +75,7 @@ func compatBuiltins(importModule func(name string) (starlark.Value, error)) star
 		"sum":          starlark.NewBuiltin("sum", pySum),
 		"round":        starlark.NewBuiltin("round", pyRound),
 		"isinstance":   isinstanceBuiltin,
-		"int":          starlark.NewBuiltin("int", pyInt),
+		"int":          intBuiltin,
 		"divmod":       starlark.NewBuiltin("divmod", pyDivmod),
 		"pow":          starlark.NewBuiltin("pow", pyPow),
 		"map":          starlark.NewBuiltin("map", pyMap),
