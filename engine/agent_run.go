@@ -447,8 +447,8 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 		a.isoMu.Unlock()
 	}()
 	every, interval := a.every, a.interval
-	var aborting time.Time // since when every End aborted (zero: the last committed)
-	idleSince := time.Now()  // when the last transaction with records ended
+	var aborting time.Time  // since when every End aborted (zero: the last committed)
+	idleSince := time.Now() // when the last transaction with records ended
 	if a.globalReady != nil {
 		a.setUnready("catching up with the global tables' changelogs")
 		select {
