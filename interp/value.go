@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/big"
 	"math/bits"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -32,24 +34,35 @@ func DecodeJSON(data []byte) (Value, error) {
 // instead of allocating them again. A worker keeps one; it is not safe for
 // concurrent use.
 type JSONDecoder struct {
-	keys map[string]Value
+	strs *stringCache
+}
+
+// stringCache is a direct-mapped cache of strings as Starlark values: a
+// string's hash picks its one slot, which a string of another record may
+// take over. It costs a hash and a compare (a Go map of recent strings,
+// large enough for the keys and the repeating values of a stream, cost
+// several times more in a worker); the keys of a record shape stay, as few
+// strings come between two records.
+type stringCache [stringCacheSize]struct {
+	hash uint64 // of v: a string of another hash is told apart without reading v
+	v    Value
 }
 
 const (
-	// maxCachedStrings bounds the cache; a full cache starts again empty,
-	// so it keeps what recent records use.
-	maxCachedStrings = 4096
+	stringCacheSize = 1024 // a power of two
 	// maxCachedLen is the longest string value cached: codes and names
-	// repeat, long texts rarely do.
+	// repeat, long texts rarely do. Keys are cached at any length.
 	maxCachedLen = 16
 )
 
+var stringSeed = maphash.MakeSeed()
+
 // Decode decodes one JSON document.
 func (jd *JSONDecoder) Decode(data []byte) (Value, error) {
-	if jd.keys == nil {
-		jd.keys = make(map[string]Value, 64)
+	if jd.strs == nil {
+		jd.strs = new(stringCache)
 	}
-	d := jsonDecoder{src: string(data), keys: jd.keys}
+	d := jsonDecoder{src: string(data), strs: jd.strs}
 	return d.document()
 }
 
@@ -72,23 +85,29 @@ const maxJSONDepth = 1000
 type jsonDecoder struct {
 	src  string
 	pos  int
-	keys map[string]Value
+	strs *stringCache
 }
 
-// cached returns the Starlark string of s, from the cache when it has been
-// seen.
-func (d *jsonDecoder) cached(s string) Value {
-	if d.keys == nil {
+// cached returns the Starlark string of s, from the cache when it is there.
+// An object key put in the cache gets bytes of its own: keys are compared
+// and hashed at every record, so they had better not stay in the middle
+// of some old record (whose memory they would also keep).
+func (d *jsonDecoder) cached(s string, key bool) Value {
+	if d.strs == nil {
 		return starlark.String(s)
 	}
-	if v, ok := d.keys[s]; ok {
-		return v
+	h := maphash.String(stringSeed, s)
+	slot := &d.strs[h&(stringCacheSize-1)]
+	if slot.hash == h && slot.v != nil {
+		if v, ok := slot.v.(starlark.String); ok && string(v) == s {
+			return slot.v
+		}
+	}
+	if key {
+		s = strings.Clone(s)
 	}
 	v := Value(starlark.String(s))
-	if len(d.keys) >= maxCachedStrings {
-		clear(d.keys)
-	}
-	d.keys[s] = v
+	slot.hash, slot.v = h, v
 	return v
 }
 
@@ -125,7 +144,7 @@ func (d *jsonDecoder) value(depth int) (Value, error) {
 			return nil, err
 		}
 		if len(s) <= maxCachedLen {
-			return d.cached(s), nil
+			return d.cached(s, false), nil
 		}
 		return starlark.String(s), nil
 	case c == '-' || c >= '0' && c <= '9':
@@ -176,7 +195,7 @@ func (d *jsonDecoder) object(depth int) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := dict.SetKey(d.cached(k), v); err != nil {
+		if err := dict.SetKey(d.cached(k, true), v); err != nil {
 			return nil, err
 		}
 		d.skipSpace()

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"go.starlark.net/starlark"
 )
@@ -99,9 +100,33 @@ func TestJSONDecoderCache(t *testing.T) {
 			t.Fatalf("got %s", s)
 		}
 	}
-	if len(d.keys) != 3 { // country, name, GB
-		t.Errorf("cache holds %d strings, want 3", len(d.keys))
+	n := 0
+	for _, slot := range d.strs {
+		if slot.v != nil {
+			n++
+		}
 	}
+	if n != 3 { // country, name, GB
+		t.Errorf("cache holds %d strings, want 3", n)
+	}
+	// Records share them.
+	v1, _ := d.Decode([]byte(`{"country": "GB"}`))
+	v2, _ := d.Decode([]byte(`{"country": "GB"}`))
+	k1, k2 := v1.(*starlark.Dict).Keys()[0], v2.(*starlark.Dict).Keys()[0]
+	if string(k1.(starlark.String)) != "country" || !sameString(k1, k2) {
+		t.Errorf("two records do not share their key")
+	}
+	g1, _, _ := v1.(*starlark.Dict).Get(k1)
+	g2, _, _ := v2.(*starlark.Dict).Get(k2)
+	if !sameString(g1, g2) {
+		t.Errorf("two records do not share a short value")
+	}
+}
+
+// sameString reports whether two string values share their bytes.
+func sameString(a, b starlark.Value) bool {
+	x, y := string(a.(starlark.String)), string(b.(starlark.String))
+	return len(x) > 0 && len(x) == len(y) && unsafe.StringData(x) == unsafe.StringData(y)
 }
 
 func FuzzDecodeJSON(f *testing.F) {
