@@ -48,9 +48,9 @@ func (c Case) String() string { return c.Kind + "/" + c.Client }
 // the replay of its changelog) with the default client.
 const DefaultCases = "passthrough,app,count"
 
-// ParseCases reads a comma-separated list of cases: "passthrough" and
-// "count" (with the default client), "app" (with each client), or
-// KIND:CLIENT, such as app:franz, count:librdkafka or
+// ParseCases reads a comma-separated list of cases: "passthrough",
+// "count" and "web" (with the default client), "app" (with each client),
+// or KIND:CLIENT, such as app:franz, count:librdkafka or
 // passthrough:librdkafka.
 func ParseCases(s string) ([]Case, error) {
 	var out []Case
@@ -65,8 +65,8 @@ func ParseCases(s string) ([]Case, error) {
 			continue
 		}
 		kind, client, hasClient := strings.Cut(item, ":")
-		if kind != KindPassthrough && kind != KindApp && kind != KindCount {
-			return nil, fmt.Errorf("case %q: the kinds are %s, %s and %s", item, KindPassthrough, KindApp, KindCount)
+		if kind != KindPassthrough && kind != KindApp && kind != KindCount && kind != KindWeb {
+			return nil, fmt.Errorf("case %q: the kinds are %s, %s, %s and %s", item, KindPassthrough, KindApp, KindCount, KindWeb)
 		}
 		if hasClient && client != spec.ClientFranz && client != spec.ClientRdkafka {
 			return nil, fmt.Errorf("case %q: the clients are %s and %s", item, spec.ClientFranz, spec.ClientRdkafka)
@@ -74,7 +74,7 @@ func ParseCases(s string) ([]Case, error) {
 		switch {
 		case hasClient:
 			add(Case{kind, client})
-		case kind == KindPassthrough || kind == KindCount:
+		case kind == KindPassthrough || kind == KindCount || kind == KindWeb:
 			add(Case{kind, spec.ClientFranz})
 		default:
 			add(Case{kind, spec.ClientFranz})
@@ -120,6 +120,17 @@ type Config struct {
 	// Progress receives a line as each case starts and ends, and the
 	// children's logs; nil: discarded.
 	Progress io.Writer
+
+	// The web case (web.go). WebRates are the request rates it runs, in
+	// order; nil: DefaultWebRates. WebDuration is how long each rate is
+	// measured, for the web view and for the bare handler each; 0:
+	// DefaultWebDuration. WebWords is the vocabulary the table is filled
+	// with and asked for; 0: DefaultWebWords. WebApp is the word-count
+	// app; "": DefaultWebApp.
+	WebRates    []int
+	WebDuration time.Duration
+	WebWords    int
+	WebApp      string
 }
 
 // Result is the figures of one case.
@@ -155,8 +166,11 @@ type Result struct {
 	// ProduceSeconds is how long producing the input took (pre-produced
 	// input only).
 	ProduceSeconds float64 `json:"produceSeconds,omitempty"`
-	Profile        string  `json:"cpuProfile,omitempty"`
-	Error          string  `json:"error,omitempty"`
+	// Web is the web case's figures, one per request rate (the other
+	// figures above stay empty but for the child's peak RSS and CPU).
+	Web     *WebFigures `json:"web,omitempty"`
+	Profile string      `json:"cpuProfile,omitempty"`
+	Error   string      `json:"error,omitempty"`
 
 	keep []string // topics left for Run to delete after the replay
 }
@@ -183,9 +197,12 @@ type Report struct {
 	PeakRSS     string  `json:"peakRSS"`
 	// Target is the goal for app/franz against the passthrough;
 	// CountTarget that for count/franz.
-	Target      float64  `json:"target"`
-	CountTarget float64  `json:"countTarget"`
-	Results     []Result `json:"results"`
+	Target      float64 `json:"target"`
+	CountTarget float64 `json:"countTarget"`
+	// WebTarget is the most the web view's p99 latency may be, as a
+	// multiple of the bare handler's (web case only).
+	WebTarget float64  `json:"webTarget,omitempty"`
+	Results   []Result `json:"results"`
 }
 
 // Target is the least app/franz throughput, as a fraction of the
@@ -236,6 +253,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		cfg.App = abs
 	}
+	if slices.ContainsFunc(cfg.Cases, func(c Case) bool { return c.Kind == KindWeb }) {
+		if err := cfg.webDefaults(); err != nil {
+			return nil, err
+		}
+	}
 
 	rep := &Report{
 		Mode:        "preloaded",
@@ -252,6 +274,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		PeakRSS:     "VmHWM of the child process that ran the case (the broker, input producer and reader run in the parent)",
 		Target:      Target,
 		CountTarget: CountTarget,
+	}
+	if slices.ContainsFunc(cfg.Cases, func(c Case) bool { return c.Kind == KindWeb }) {
+		rep.WebTarget = WebTarget
 	}
 	if cfg.Rate > 0 {
 		rep.Mode = "rate"
@@ -283,7 +308,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			res.Error = err.Error()
 			errs = append(errs, fmt.Errorf("%s: %w", c, err))
 			fmt.Fprintf(cfg.Progress, "%s: failed: %v\n", c, err)
-		} else {
+		} else if c.Kind != KindWeb {
 			fmt.Fprintf(cfg.Progress, "%s: %d records in %.2fs: %.0f records/s\n", c, res.Records, res.Seconds, res.RecordsPerSecond)
 		}
 		rep.Results = append(rep.Results, res)
@@ -360,8 +385,11 @@ func profilePath(path string, c Case) string {
 
 // runCase runs one case on its own topics and deletes them afterwards.
 func runCase(ctx context.Context, cfg Config, brokers []string, runID string, c Case) (Result, error) {
-	res := Result{Case: c.Kind, Client: c.Client, Records: cfg.Records}
 	suffix := runID + "-" + c.Kind + "-" + c.Client
+	if c.Kind == KindWeb {
+		return runWeb(ctx, cfg, brokers, suffix, c)
+	}
+	res := Result{Case: c.Kind, Client: c.Client, Records: cfg.Records}
 	kcfg := kafka.Config{Brokers: brokers, ClientID: "weir-bench"}
 	cs := childSpec{Kind: c.Kind, Client: c.Client, LogLevel: cfg.LogLevel, CPUProfile: profilePath(cfg.CPUProfile, c)}
 	var (

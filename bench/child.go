@@ -41,8 +41,12 @@ type childSpec struct {
 	Output  string   `json:"output,omitempty"`
 	Group   string   `json:"group,omitempty"`
 
-	// app, count and replay
+	// app, count, replay and web
 	App *appSetup `json:"app,omitempty"`
+
+	// web, and the web case's load
+	Web  *webSpec     `json:"web,omitempty"`
+	Load *webLoadSpec `json:"load,omitempty"`
 }
 
 // childReport is what the child prints on its standard output when done.
@@ -51,6 +55,8 @@ type childReport struct {
 	CPUSeconds   float64 `json:"cpuSeconds"`
 	Error        string  `json:"error,omitempty"`
 	replayFigures
+	// Load is the figures of a web load.
+	Load *WebLoad `json:"load,omitempty"`
 }
 
 // RunChild runs one case (the argument of ChildFlag) until stdin closes,
@@ -60,7 +66,11 @@ func RunChild(specJSON string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var s childSpec
 	rep := childReport{}
 	err := json.Unmarshal([]byte(specJSON), &s)
-	if err == nil {
+	switch {
+	case err != nil:
+	case s.Kind == kindWebLoad:
+		rep.Load, err = runWebLoad(s, stdin)
+	default:
 		rep.replayFigures, err = runChild(s, stdin, stderr)
 	}
 	rep.PeakRSSBytes, rep.CPUSeconds = usage()
@@ -128,6 +138,20 @@ func runChild(s childSpec, stdin io.Reader, stderr io.Writer) (fig replayFigures
 		}
 		rt := engine.NewRuntime(ba.plan, engine.RuntimeOptions{Logger: log})
 		start, stop = rt.Start, rt.Stop
+	case KindWeb:
+		if s.App == nil || s.Web == nil {
+			return fig, errors.New("web case without an app")
+		}
+		dir, err := os.MkdirTemp("", "weir-bench-")
+		if err != nil {
+			return fig, err
+		}
+		defer os.RemoveAll(dir)
+		w, err := newWebChild(s, dir, log)
+		if err != nil {
+			return fig, err
+		}
+		start, stop = w.start, w.stop
 	default:
 		return fig, fmt.Errorf("unknown case %q", s.Kind)
 	}

@@ -34,6 +34,12 @@
 //     runs from Runtime.Start (group join included). The replay must read
 //     exactly as many records as the count case committed. The count
 //     case's topics are deleted after its replay.
+//   - web (only when asked for: --cases web): GET by key from the web
+//     view of samples/word-count at rising request rates while its agents
+//     count sentences flat out, beside a bare Echo handler in the same
+//     process, each load open-loop from a process of its own; its target
+//     is a web view p99 at most WebTarget (3) times the bare handler's.
+//     See web.go.
 //
 // The input is order-like JSON of exactly RecordBytes bytes, keyed by order
 // id (so spread over the partitions), each carrying the time it was

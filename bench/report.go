@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/weirstream/weir/spec"
@@ -19,6 +20,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteTable writes the report as a table with notes on what it measured.
 func (r *Report) WriteTable(w io.Writer) error {
 	var b strings.Builder
+	if !slices.ContainsFunc(r.Results, func(res Result) bool { return res.Case != KindWeb }) && len(r.Results) > 0 {
+		// Only web cases: their own table.
+		r.writeWeb(&b)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	mode := "input produced before each case starts"
 	if r.Mode == "rate" {
 		mode = fmt.Sprintf("input fed at %d records/s while each case runs", r.Rate)
@@ -28,6 +35,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "%-12s %-10s %8s %8s %10s %9s %9s %9s %6s %8s\n",
 		"case", "client", "records", "seconds", "records/s", "p50 ms", "p99 ms", "peak RSS", "cpu s", "vs pass")
 	for _, res := range r.Results {
+		if res.Case == KindWeb {
+			continue // below
+		}
 		if res.Error != "" {
 			fmt.Fprintf(&b, "%-12s %-10s failed: %s\n", res.Case, res.Client, res.Error)
 			continue
@@ -88,9 +98,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	for _, res := range r.Results {
-		if res.Profile != "" && res.Error == "" {
+		if res.Profile != "" && res.Error == "" && res.Case != KindWeb {
 			fmt.Fprintf(&b, "cpu profile of %s/%s: %s\n", res.Case, res.Client, res.Profile)
 		}
+	}
+	if slices.ContainsFunc(r.Results, func(res Result) bool { return res.Case == KindWeb }) {
+		b.WriteString("\n")
+		r.writeWeb(&b)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
