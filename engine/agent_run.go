@@ -76,6 +76,10 @@ type appRun struct {
 
 	// swap is a code swap waiting for the loop's next transaction boundary.
 	swap atomic.Pointer[swapRequest]
+	// rejoin asks the loop to leave the group and join again (a rebalance);
+	// rejoins counts those done.
+	rejoin  atomic.Bool
+	rejoins atomic.Int64
 
 	// unready says why the app is not ready (nil: ready): it is starting,
 	// or its session failed and is being renewed, or Poll reports errors.
@@ -464,6 +468,14 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 			a.applyCode(req.plan)
 			close(req.done)
 		}
+		if a.rejoin.Swap(false) {
+			// POST /signal/rebalance: leave the group and join again, so
+			// that the group rebalances.
+			if !a.renew(loopCtx, "a rebalance on request", errRebalance) {
+				return
+			}
+			a.rejoins.Add(1)
+		}
 		if now := time.Now(); now.After(nextClean) {
 			a.cleanRevoked(grace)
 			for _, t := range a.tables {
@@ -606,8 +618,13 @@ func (a *appRun) flushTakes() {
 // renew replaces the session after an error, with back-off; false when
 // the runtime stops first.
 func (a *appRun) renew(ctx context.Context, what string, err error) bool {
-	a.setUnready("the Kafka session failed during " + what + ": " + err.Error())
-	a.log.Error("session failed: opening a new one", "during", what, "error", err)
+	if errors.Is(err, errRebalance) {
+		a.setUnready("rejoining the group (a rebalance on request)")
+		a.log.Info("leaving the group and joining again: a rebalance on request")
+	} else {
+		a.setUnready("the Kafka session failed during " + what + ": " + err.Error())
+		a.log.Error("session failed: opening a new one", "during", what, "error", err)
+	}
 	// The new session's member starts with no partitions: whatever the old
 	// one held counts as revoked, so that each partition the new one gets
 	// is recovered from its changelog (the failed End may have committed a

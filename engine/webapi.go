@@ -298,3 +298,30 @@ func (r *Runtime) TableKeys(app string) (map[string]map[int32]int, error) {
 	}
 	return out, nil
 }
+
+// errRebalance is why a session is replaced on request.
+var errRebalance = errors.New("asked to rebalance")
+
+// Rebalance has this replica's member of an app's group leave and join
+// again at its next transaction boundary (the transaction in flight
+// commits first), so that the group reassigns the partitions. It returns
+// at once. A static member (--instance-id) takes its partitions back.
+func (r *Runtime) Rebalance(app string) error {
+	a := r.app(app)
+	if a == nil {
+		return fmt.Errorf("app %s is not running", app)
+	}
+	if !a.consumes {
+		return fmt.Errorf("app %s consumes no topic: it has no group to rebalance", app)
+	}
+	a.rejoin.Store(true)
+	return nil
+}
+
+// Rejoins counts the rebalances on request an app's member has done.
+func (r *Runtime) Rejoins(app string) int64 {
+	if a := r.app(app); a != nil {
+		return a.rejoins.Load()
+	}
+	return 0
+}

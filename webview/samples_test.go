@@ -147,9 +147,13 @@ func TestWordCountSample(t *testing.T) {
 			t.Errorf("GET /healthz: %s", r)
 		}
 		waitFor(t, ctx, "/readyz to answer 200", func() bool { return get(t, s.root()+"/readyz").status == http.StatusOK })
-		if r := do(t, http.MethodPost, s.root()+"/signal/rebalance", nil, nil); r.status != http.StatusNotImplemented {
+		// A rebalance on request: the member leaves and joins again, and
+		// the app is ready again once it holds its partitions.
+		if r := do(t, http.MethodPost, s.root()+"/signal/rebalance", nil, nil); r.status != http.StatusAccepted {
 			t.Errorf("POST /signal/rebalance: %s", r)
 		}
+		waitFor(t, ctx, "the member to leave and join again", func() bool { return rt.Rejoins("word-count") == 1 })
+		waitFor(t, ctx, "/readyz to answer 200 after the rebalance", func() bool { return get(t, s.root()+"/readyz").status == http.StatusOK })
 	})
 }
 

@@ -175,8 +175,11 @@ func (s *Server) config(cur *site) configStatus {
 
 // rebalance is POST /signal/rebalance.
 func (s *Server) rebalance(c *echo.Context) error {
-	writeError(c, http.StatusNotImplemented, "weir cannot make the consumer group rebalance on request yet: a rebalance follows when a replica starts or stops")
-	return nil
+	if err := s.rt.Rebalance(s.name); err != nil {
+		writeError(c, http.StatusConflict, err.Error())
+		return nil
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"status": "rebalancing: this replica leaves the group and joins again after its transaction in flight"})
 }
 
 // configHash is a hash of the app's resources as loaded.
