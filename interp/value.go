@@ -35,7 +35,14 @@ func DecodeJSON(data []byte) (Value, error) {
 // concurrent use.
 type JSONDecoder struct {
 	strs *stringCache
+	// shape is the keys of the last top-level object, in order (at most
+	// maxShape): the keys of the next are most likely the same, and
+	// comparing with them costs less than a hash.
+	shape []Value
 }
+
+// maxShape is how many keys of a top-level object shape holds.
+const maxShape = 64
 
 // stringCache is a direct-mapped cache of strings as Starlark values: a
 // string's hash picks its one slot, which a string of another record may
@@ -62,7 +69,7 @@ func (jd *JSONDecoder) Decode(data []byte) (Value, error) {
 	if jd.strs == nil {
 		jd.strs = new(stringCache)
 	}
-	d := jsonDecoder{src: string(data), strs: jd.strs}
+	d := jsonDecoder{src: string(data), strs: jd.strs, jd: jd}
 	return d.document()
 }
 
@@ -86,6 +93,27 @@ type jsonDecoder struct {
 	src  string
 	pos  int
 	strs *stringCache
+	jd   *JSONDecoder // nil: DecodeJSON
+}
+
+// key returns the Starlark string of the i-th key of an object at depth.
+func (d *jsonDecoder) key(k string, i, depth int) Value {
+	if depth > 0 || d.jd == nil || i >= maxShape {
+		return d.cached(k, true)
+	}
+	shape := d.jd.shape
+	if i < len(shape) {
+		if s, ok := shape[i].(starlark.String); ok && string(s) == k {
+			return shape[i]
+		}
+	}
+	v := d.cached(k, true)
+	if i < len(shape) {
+		shape[i] = v
+	} else if i == len(shape) {
+		d.jd.shape = append(shape, v)
+	}
+	return v
 }
 
 // cached returns the Starlark string of s, from the cache when it is there.
@@ -170,13 +198,17 @@ func (d *jsonDecoder) literal(word string, v Value) (Value, error) {
 
 func (d *jsonDecoder) object(depth int) (Value, error) {
 	d.pos++ // {
-	dict := starlark.NewDict(0)
+	size := 0
+	if depth == 0 && d.jd != nil {
+		size = len(d.jd.shape)
+	}
+	dict := starlark.NewDict(size)
 	d.skipSpace()
 	if d.pos < len(d.src) && d.src[d.pos] == '}' {
 		d.pos++
 		return dict, nil
 	}
-	for {
+	for i := 0; ; i++ {
 		d.skipSpace()
 		if d.pos >= len(d.src) || d.src[d.pos] != '"' {
 			return nil, d.errorf("expected a string key")
@@ -195,7 +227,7 @@ func (d *jsonDecoder) object(depth int) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := dict.SetKey(d.cached(k, true), v); err != nil {
+		if err := dict.SetKey(d.key(k, i, depth), v); err != nil {
 			return nil, err
 		}
 		d.skipSpace()
@@ -207,6 +239,9 @@ func (d *jsonDecoder) object(depth int) (Value, error) {
 			d.pos++
 		case '}':
 			d.pos++
+			if depth == 0 && d.jd != nil && i+1 < len(d.jd.shape) {
+				d.jd.shape = d.jd.shape[:i+1]
+			}
 			return dict, nil
 		default:
 			return nil, d.errorf("expected ',' or '}' in an object")

@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -233,6 +234,48 @@ func TestJSONFloatFixedRange(t *testing.T) {
 		got, err := appendJSONFloat(nil, f)
 		if want := reference(f); err != nil || string(got) != want {
 			t.Fatalf("%v: got %s, want %s", f, got, want)
+		}
+	}
+}
+
+// TestJSONDecoderShapes decodes records whose keys change from one to the
+// next (more, fewer, other, reordered, nested, repeated) with one decoder,
+// as a worker does, and checks each against a decoder without memory.
+func TestJSONDecoderShapes(t *testing.T) {
+	var d JSONDecoder
+	docs := []string{
+		`{"a":1,"b":"x","c":{"a":2}}`,
+		`{"a":1,"b":"x","c":{"a":2}}`,
+		`{"a":1,"b":"y"}`,
+		`{"b":1,"a":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10}`,
+		`{"a":1,"a":2}`,
+		`{}`,
+		`[{"a":1},{"b":2}]`,
+		`{"a":{"a":{"a":1}},"b":[{"a":2}]}`,
+		`"a"`,
+		`{"b":1,"a":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11}`,
+		`{"a":1}`,
+	}
+	var long strings.Builder
+	long.WriteString("{")
+	for i := range 100 {
+		if i > 0 {
+			long.WriteString(",")
+		}
+		fmt.Fprintf(&long, `"k%d":%d`, i, i)
+	}
+	long.WriteString("}")
+	docs = append(docs, long.String(), long.String(), docs[0])
+	for _, doc := range docs {
+		got, err := d.Decode([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := DecodeJSON([]byte(doc))
+		g, _ := EncodeJSON(got)
+		w, _ := EncodeJSON(want)
+		if string(g) != string(w) {
+			t.Errorf("%s: got %s, want %s", doc, g, w)
 		}
 	}
 }
