@@ -601,6 +601,17 @@ func appendJSONFloat(buf []byte, f float64) ([]byte, error) {
 		return append(buf, "0.0"...), nil
 	}
 	start := len(buf)
+	if a := math.Abs(f); a >= 1e-4 && a < 1e13 {
+		// Amounts: a float that is the double nearest to some x/100 (the
+		// division being exact to the last bit, that is when x/100 computes
+		// to it) reads back from the decimal x/100, and below 1e13 floats
+		// are less than 0.01 apart, so no decimal of fewer digits (which
+		// would be at least 0.01 away) reads back as it: those digits are
+		// the shortest, without strconv's search.
+		if c := math.Round(f * 100); c/100 == f {
+			return appendCents(buf, int64(c)), nil
+		}
+	}
 	if a := math.Abs(f); a >= 1e-4 && a < 1e16 {
 		// The shortest digits of such a float have an exponent from -4
 		// to 15 (1e16 is a float: no smaller one reads as it), so fixed
@@ -614,6 +625,24 @@ func appendJSONFloat(buf []byte, f float64) ([]byte, error) {
 	}
 	buf = strconv.AppendFloat(buf[:start], f, 'f', -1, 64)
 	return withFraction(buf, start), nil
+}
+
+// appendCents writes x/100 as Python writes a float: no trailing zeros but
+// one digit after the point (12.5, 3.0, 0.07).
+func appendCents(buf []byte, x int64) []byte {
+	if x < 0 {
+		buf = append(buf, '-')
+		x = -x
+	}
+	buf = strconv.AppendInt(buf, x/100, 10)
+	switch c := x % 100; {
+	case c == 0:
+		return append(buf, '.', '0')
+	case c%10 == 0:
+		return append(buf, '.', byte('0'+c/10))
+	default:
+		return append(buf, '.', byte('0'+c/10), byte('0'+c%10))
+	}
 }
 
 // exponent reads the exponent of a number in 'e' notation (1.5e-05).

@@ -226,6 +226,12 @@ func TestJSONFloatFixedRange(t *testing.T) {
 			fs = append(fs, f)
 		}
 		fs = append(fs, r.Float64()*math.Pow(10, float64(r.IntN(24)-6)))
+		// amounts: cents, and sums and products of them
+		c := float64(r.Int64N(1<<uint(r.IntN(50)+1))) / 100
+		fs = append(fs, c, -c, c*1.2, c+0.1, c*float64(r.IntN(10)), c/3)
+	}
+	for _, f := range []float64{0.01, 0.1, 0.3, 0.06, 0.07, 59.97, 71.96, 1e13 - 0.01, 9999999999999.99, 1e12 + 0.5, 0.1 + 0.2, 2.675, 1.005} {
+		fs = append(fs, f, -f)
 	}
 	for _, f := range fs {
 		if f == 0 {
