@@ -22,7 +22,9 @@ func TestPartitionWorkerSpread(t *testing.T) {
 			close(w.in)
 		}
 	}()
-	tp := func(topic string, p int32) kafka.TopicPartition { return kafka.TopicPartition{Topic: topic, Partition: p} }
+	tp := func(topic string, p int32) kafka.TopicPartition {
+		return kafka.TopicPartition{Topic: topic, Partition: p}
+	}
 
 	// Three partitions on a pool of two: three workers.
 	seen := map[*worker]bool{}
