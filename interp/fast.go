@@ -3,6 +3,7 @@ package interp
 import (
 	"math"
 	"math/big"
+	"math/bits"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -368,6 +369,9 @@ func (c *fastCompiler) expr(e syntax.Expr) fastExpr {
 				return !v.Truth(), true
 			}
 		case syntax.MINUS, syntax.PLUS, syntax.TILDE:
+			if n := c.numeric(e); n != nil {
+				return boxed(n)
+			}
 			op := e.Op
 			return func(l []starlark.Value) (starlark.Value, bool) {
 				v, ok := x(l)
@@ -379,6 +383,9 @@ func (c *fastCompiler) expr(e syntax.Expr) fastExpr {
 			}
 		}
 	case *syntax.BinaryExpr:
+		if n := c.numeric(e); n != nil {
+			return boxed(n)
+		}
 		return c.binary(e)
 	case *syntax.CondExpr:
 		cond, t, f := c.expr(e.Cond), c.expr(e.True), c.expr(e.False)
@@ -592,6 +599,9 @@ func (c *fastCompiler) call(e *syntax.CallExpr) fastExpr {
 			return d, err == nil
 		}
 	case fn == intBuiltin && len(args) == 1:
+		if n := c.numeric(e); n != nil {
+			return boxed(n)
+		}
 		return func(l []starlark.Value) (starlark.Value, bool) {
 			v, ok := args[0](l)
 			if !ok {
@@ -706,4 +716,247 @@ func threeway(op syntax.Token, cmp int) bool {
 		return cmp >= 0
 	}
 	return cmp > 0 // GT
+}
+
+// Arithmetic on the fast way keeps numbers unboxed from one operation to
+// the next (a float result put in a Value is an allocation) and boxes the
+// result once: int(qty * price * 100 + 0.5) / 100 makes one Value, not
+// five. It computes what Starlark computes: int64 sums, differences and
+// products (on overflow Starlark's own big ints take over), true division
+// of floats, an int converted to float where it meets one; an operand that
+// is not a number (a string, an int beyond int64) goes Starlark's way
+// through starlark.Binary.
+
+// num is a number on the fast way, unboxed: an int64, or a float64.
+type num struct {
+	i       int64
+	f       float64
+	isFloat bool
+}
+
+// numExpr evaluates an arithmetic expression: a number, or (v not nil) the
+// value Starlark's way made; false: give up.
+type numExpr func(l []starlark.Value) (n num, v starlark.Value, ok bool)
+
+// numeric compiles an arithmetic expression (+, -, * and / of operands of
+// any kind, unary -, int(x) and number literals) or returns nil.
+func (c *fastCompiler) numeric(e syntax.Expr) numExpr {
+	switch e := e.(type) {
+	case *syntax.ParenExpr:
+		return c.numeric(e.X)
+	case *syntax.Literal:
+		switch v := e.Value.(type) {
+		case int64:
+			n := num{i: v}
+			return func([]starlark.Value) (num, starlark.Value, bool) { return n, nil, true }
+		case float64:
+			n := num{f: v, isFloat: true}
+			return func([]starlark.Value) (num, starlark.Value, bool) { return n, nil, true }
+		}
+	case *syntax.BinaryExpr:
+		switch e.Op {
+		case syntax.PLUS, syntax.MINUS, syntax.STAR, syntax.SLASH:
+		default:
+			return nil
+		}
+		x, y := c.operand(e.X), c.operand(e.Y)
+		if x == nil || y == nil {
+			return nil
+		}
+		op := e.Op
+		return func(l []starlark.Value) (num, starlark.Value, bool) {
+			xn, xv, ok := x(l)
+			if !ok {
+				return num{}, nil, false
+			}
+			yn, yv, ok := y(l)
+			if !ok {
+				return num{}, nil, false
+			}
+			if xv == nil && yv == nil {
+				if z, ok := arith(op, xn, yn); ok {
+					return z, nil, true
+				}
+			}
+			if xv == nil {
+				xv = box(xn)
+			}
+			if yv == nil {
+				yv = box(yn)
+			}
+			z, err := starlark.Binary(op, xv, yv)
+			if err != nil {
+				return num{}, nil, false
+			}
+			return unboxed(z)
+		}
+	case *syntax.UnaryExpr:
+		if e.Op != syntax.MINUS {
+			return nil
+		}
+		x := c.operand(e.X)
+		if x == nil {
+			return nil
+		}
+		return func(l []starlark.Value) (num, starlark.Value, bool) {
+			n, v, ok := x(l)
+			switch {
+			case !ok:
+				return num{}, nil, false
+			case v == nil && n.isFloat:
+				return num{f: -n.f, isFloat: true}, nil, true
+			case v == nil && n.i != math.MinInt64:
+				return num{i: -n.i}, nil, true
+			case v == nil:
+				v = box(n)
+			}
+			z, err := starlark.Unary(syntax.MINUS, v)
+			if err != nil {
+				return num{}, nil, false
+			}
+			return unboxed(z)
+		}
+	case *syntax.CallExpr:
+		id, ok := e.Fn.(*syntax.Ident)
+		if !ok || len(e.Args) != 1 {
+			return nil
+		}
+		if _, local := c.slots[id.Name]; local || c.global(id.Name) != intBuiltin {
+			return nil
+		}
+		if _, ok := e.Args[0].(*syntax.BinaryExpr); ok && e.Args[0].(*syntax.BinaryExpr).Op == syntax.EQ {
+			return nil // int(x=...)
+		}
+		x := c.operand(e.Args[0])
+		if x == nil {
+			return nil
+		}
+		return func(l []starlark.Value) (num, starlark.Value, bool) {
+			n, v, ok := x(l)
+			if !ok {
+				return num{}, nil, false
+			}
+			if v != nil {
+				if _, isInt := v.(starlark.Int); isInt {
+					return num{}, v, true // a big int
+				}
+				return num{}, nil, false // int() of anything else: Starlark's
+			}
+			if !n.isFloat {
+				return n, nil, true
+			}
+			// As Starlark converts: toward zero (NaN, infinities and
+			// floats beyond int64 are Starlark's to convert or refuse).
+			if f := n.f; math.MinInt64 <= f && f < math.MaxInt64+1 {
+				return num{i: int64(f)}, nil, true
+			}
+			return num{}, nil, false
+		}
+	}
+	return nil
+}
+
+// operand compiles an operand of arithmetic: numerically when it is
+// arithmetic itself, else as an expression whose value is looked at when
+// it comes.
+func (c *fastCompiler) operand(e syntax.Expr) numExpr {
+	if n := c.numeric(e); n != nil {
+		return n
+	}
+	x := c.expr(e)
+	if x == nil {
+		return nil
+	}
+	return func(l []starlark.Value) (num, starlark.Value, bool) {
+		v, ok := x(l)
+		if !ok {
+			return num{}, nil, false
+		}
+		return unboxed(v)
+	}
+}
+
+// unboxed takes the number out of a value, if it is an int64 or a float.
+func unboxed(v starlark.Value) (num, starlark.Value, bool) {
+	switch x := v.(type) {
+	case starlark.Int:
+		if i, ok := x.Int64(); ok {
+			return num{i: i}, nil, true
+		}
+	case starlark.Float:
+		return num{f: float64(x), isFloat: true}, nil, true
+	}
+	return num{}, v, true
+}
+
+func box(n num) starlark.Value {
+	if n.isFloat {
+		return starlark.Float(n.f)
+	}
+	return starlark.MakeInt64(n.i)
+}
+
+// boxed makes an arithmetic expression an expression.
+func boxed(n numExpr) fastExpr {
+	return func(l []starlark.Value) (starlark.Value, bool) {
+		x, v, ok := n(l)
+		if v == nil && ok {
+			v = box(x)
+		}
+		return v, ok
+	}
+}
+
+// arith computes x op y as Starlark does for ints and floats; false on an
+// int64 overflow (Starlark's big ints take over) or a division by zero
+// (Starlark fails).
+func arith(op syntax.Token, x, y num) (num, bool) {
+	if !x.isFloat && !y.isFloat {
+		a, b := x.i, y.i
+		switch op {
+		case syntax.PLUS:
+			s := a + b
+			return num{i: s}, (s > a) == (b > 0)
+		case syntax.MINUS:
+			d := a - b
+			return num{i: d}, (d < a) == (b > 0)
+		case syntax.STAR:
+			hi, lo := bits.Mul64(uint64(abs64(a)), uint64(abs64(b)))
+			if hi != 0 || lo > math.MaxInt64 || a == math.MinInt64 || b == math.MinInt64 {
+				return num{}, false
+			}
+			p := int64(lo)
+			if (a < 0) != (b < 0) {
+				p = -p
+			}
+			return num{i: p}, true
+		}
+	}
+	a, b := x.f, y.f
+	if !x.isFloat {
+		a = float64(x.i)
+	}
+	if !y.isFloat {
+		b = float64(y.i)
+	}
+	switch op {
+	case syntax.PLUS:
+		return num{f: a + b, isFloat: true}, true
+	case syntax.MINUS:
+		return num{f: a - b, isFloat: true}, true
+	case syntax.STAR:
+		return num{f: a * b, isFloat: true}, true
+	}
+	// SLASH
+	if b == 0 {
+		return num{}, false
+	}
+	return num{f: a / b, isFloat: true}, true
+}
+
+func abs64(a int64) int64 {
+	if a < 0 {
+		return -a
+	}
+	return a
 }

@@ -60,6 +60,20 @@ func TestFastFuncs(t *testing.T) {
 		"def f(v):\n    return {v.get(\"kind\", \"x\"): 1, \"a\": 2}\n",
 		"def f(v):\n    return {**v, **{\"k\": 1}}\n",
 		"def f(v):\n    x = 1\n    x = 2\n    return [v, x]\n",
+		"def f(v):\n    return v * v\n",
+		"def f(v):\n    return v + v\n",
+		"def f(v):\n    return v + 1\n",
+		"def f(v):\n    return v - 1\n",
+		"def f(v):\n    return 1 - v\n",
+		"def f(v):\n    return -v\n",
+		"def f(v):\n    return -(-v)\n",
+		"def f(v):\n    return v / 2\n",
+		"def f(v):\n    return 1 / v\n",
+		"def f(v):\n    return int(v)\n",
+		"def f(v):\n    return int(v * 100 + 0.5) / 100\n",
+		"def f(v):\n    return v * 2 + v * v - -v\n",
+		"def f(v):\n    return (v * 3037000500) * 3037000500\n",
+		"def f(v):\n    x = v * 2\n    y = int(x * RATE) + 1\n    return [x, y, x / y if y else 0]\n",
 	}
 	// Fast, but always giving up: x is read before it is assigned.
 	givesUp := "def f(v):\n    y = x\n    x = v\n    return y\n"
@@ -95,7 +109,12 @@ func TestFastFuncs(t *testing.T) {
 		}
 		vals = append(vals, v)
 	}
-	vals = append(vals, starlark.Bytes("b"), starlark.Tuple{starlark.MakeInt(1)})
+	vals = append(vals, starlark.Bytes("b"), starlark.Tuple{starlark.MakeInt(1)},
+		starlark.MakeInt64(math.MaxInt64), starlark.MakeInt64(math.MinInt64), starlark.MakeInt64(-math.MaxInt64),
+		starlark.MakeInt64(1<<62), starlark.MakeInt64(3037000500), starlark.MakeInt64(-3037000500), starlark.MakeInt64(1<<31),
+		starlark.Float(math.Inf(1)), starlark.Float(math.Inf(-1)), starlark.Float(math.NaN()), starlark.Float(math.Copysign(0, -1)),
+		starlark.Float(9.3e18), starlark.Float(-9.3e18), starlark.Float(0x1p63), starlark.Float(-0x1p63), starlark.Float(1e300),
+		starlark.NewList([]starlark.Value{starlark.MakeInt(1)}), starlark.MakeInt(0))
 
 	th, slowTh := NewThread(Options{}), NewThread(Options{})
 	slowTh.noFast = true
