@@ -661,10 +661,16 @@ func (c *fastCompiler) call(e *syntax.CallExpr) fastExpr {
 // in magnitude: Starlark compares those exactly through big rationals (a
 // few allocations), which comparing the int as a float does too, since
 // such an int is a float exactly. A NaN is greater than any int, as
-// Starlark has it.
+// Starlark has it. Strings are tested for equality directly.
 func compare(op syntax.Token, x, y starlark.Value) (bool, error) {
 	var xf, yf float64
 	switch x := x.(type) {
+	case starlark.String:
+		// The most common test of a predicate: status == "ok".
+		if y, ok := y.(starlark.String); ok && (op == syntax.EQL || op == syntax.NEQ) {
+			return (x == y) == (op == syntax.EQL), nil
+		}
+		return starlark.Compare(op, x, y)
 	case starlark.Float:
 		n, ok := y.(starlark.Int)
 		if !ok || !smallInt(n) {

@@ -185,7 +185,7 @@ func TestFastCompare(t *testing.T) {
 		1e300, -1e300, math.Inf(1), math.Inf(-1), math.NaN(), 0x1p62, 0x1p80} {
 		vals = append(vals, starlark.Float(f))
 	}
-	vals = append(vals, starlark.String("x"), starlark.None)
+	vals = append(vals, starlark.String("x"), starlark.String("y"), starlark.String(""), starlark.String("x\x00"), starlark.None)
 	for _, op := range []syntax.Token{syntax.EQL, syntax.NEQ, syntax.LT, syntax.LE, syntax.GT, syntax.GE} {
 		for _, x := range vals {
 			for _, y := range vals {
