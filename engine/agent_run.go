@@ -99,8 +99,8 @@ type appRun struct {
 
 	routesMu sync.RWMutex
 	routes   map[string][]*agentRun // by input topic
-	notices  logLimiter             // Poll and session notices
-	prodLog  logLimiter             // producer failures
+	notices  LogLimiter             // Poll and session notices
+	prodLog  LogLimiter             // producer failures
 }
 
 // agentRun is an agent at run time.
@@ -109,7 +109,7 @@ type agentRun struct {
 	plan    *AgentPlan // read by the one goroutine that runs the agent
 	topics  map[string]bool
 	pattern *regexp.Regexp
-	limiter logLimiter
+	limiter LogLimiter
 	log     *slog.Logger
 
 	in, out, deadLetters atomic.Int64
@@ -164,7 +164,7 @@ func newAppRun(rt *Runtime, ap *AppPlan, client kafka.Client, db *state.DB) (*ap
 		if err == nil {
 			return
 		}
-		if ok, dropped := a.prodLog.allow(time.Now()); ok {
+		if ok, dropped := a.prodLog.Allow(time.Now()); ok {
 			a.log.Error("a task's record could not be produced", "topic", r.Topic, "error", err, "suppressed", dropped)
 		}
 	}
@@ -517,7 +517,7 @@ func (a *appRun) loop(loopCtx, killCtx context.Context) {
 					break
 				}
 				a.setUnready("polling: " + err.Error())
-				if ok, dropped := a.notices.allow(time.Now()); ok {
+				if ok, dropped := a.notices.Allow(time.Now()); ok {
 					a.log.Warn("poll", "error", err, "suppressed", dropped)
 				}
 			}

@@ -121,7 +121,7 @@ func (w *worker) sendChannel(d *DestPlan, ev *interp.Event, v interp.Value) (int
 		if err != nil {
 			return nil, false, err
 		}
-		hs, err := headersOf(x)
+		hs, err := HeadersOf(x)
 		if err != nil {
 			return nil, false, fmt.Errorf("%s: headersSelector: %w", d.Path, err)
 		}

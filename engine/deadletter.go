@@ -61,7 +61,7 @@ func (w *worker) sendDeadLetter(ag *agentRun, r *kafka.Record, err error, extra 
 		Timestamp: r.Timestamp,
 	}, w.doneFunc())
 	ag.deadLetters.Add(1)
-	if ok, dropped := ag.limiter.allow(time.Now()); ok {
+	if ok, dropped := ag.limiter.Allow(time.Now()); ok {
 		ag.log.Warn("record sent to the dead-letter topic",
 			"operation", op, "error", msg, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset,
 			"dead_letter_topic", ag.plan.DeadLetterTopic, "suppressed", dropped)

@@ -22,14 +22,17 @@ type histogram struct {
 	sumNs  atomic.Int64
 }
 
-func (h *histogram) observe(d time.Duration) {
+func (h *histogram) observe(d time.Duration) { h.observeN(d, 1) }
+
+// observeN counts n observations of d.
+func (h *histogram) observeN(d time.Duration, n uint64) {
 	s := d.Seconds()
 	i := 0
 	for i < len(LatencyBuckets) && s > LatencyBuckets[i] {
 		i++
 	}
-	h.counts[i].Add(1)
-	h.sumNs.Add(int64(d))
+	h.counts[i].Add(n)
+	h.sumNs.Add(int64(d) * int64(n))
 }
 
 // Histogram is a histogram's state: Counts[i] counts the observations at

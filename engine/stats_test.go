@@ -9,14 +9,16 @@ import (
 
 func TestHistogram(t *testing.T) {
 	var h histogram
-	for _, d := range []time.Duration{5 * time.Microsecond, 30 * time.Microsecond, 2 * time.Millisecond, 10 * time.Second} {
+	for _, d := range []time.Duration{5 * time.Microsecond, 30 * time.Microsecond, 10 * time.Second} {
 		h.observe(d)
 	}
+	h.observeN(time.Millisecond, 2) // two records of a fetch that took 2 ms
+	h.observeN(time.Millisecond, 0)
 	s := h.snapshot()
-	if s.Count != 4 || s.Counts[0] != 1 || s.Counts[len(s.Counts)-1] != 3 {
+	if s.Count != 5 || s.Counts[0] != 1 || s.Counts[len(s.Counts)-1] != 4 {
 		t.Fatalf("snapshot %+v", s)
 	}
-	// 30µs falls in the 50µs bucket, 2ms in the 2.5ms one.
+	// 30µs falls in the 50µs bucket, the two of 1 ms in the 1 ms one.
 	at := func(le float64) uint64 {
 		for i, b := range s.Buckets {
 			if b == le {
@@ -26,10 +28,10 @@ func TestHistogram(t *testing.T) {
 		t.Fatalf("no bucket %v", le)
 		return 0
 	}
-	if at(0.000025) != 1 || at(0.00005) != 2 || at(0.001) != 2 || at(0.0025) != 3 {
+	if at(0.000025) != 1 || at(0.00005) != 2 || at(0.0005) != 2 || at(0.001) != 4 || at(0.0025) != 4 {
 		t.Fatalf("cumulative counts %v", s.Counts)
 	}
-	if s.Sum < 10 || s.Sum > 10.01 {
+	if s.Sum < 10.002 || s.Sum > 10.003 {
 		t.Fatalf("sum %v", s.Sum)
 	}
 }

@@ -43,7 +43,7 @@ type taskRun struct {
 	app     *appRun
 	w       *worker
 	log     *slog.Logger
-	limiter logLimiter
+	limiter LogLimiter
 	cron    cron.Schedule // nil unless a cron schedule
 	sched   *SchedulePlan // the schedule, fixed for the task's life
 	// code is new code (reload.go), taken at the next run.
@@ -142,7 +142,7 @@ func (t *taskRun) fire() {
 	t.runs.Add(1)
 	if err := w.pipeline(t.plan.Ops, nil, nil, nil, false); err != nil {
 		t.failures.Add(1)
-		if ok, dropped := t.limiter.allow(time.Now()); ok {
+		if ok, dropped := t.limiter.Allow(time.Now()); ok {
 			t.log.Error("task failed", "error", err, "suppressed", dropped)
 		}
 	}

@@ -250,7 +250,8 @@ type AgentStats struct {
 	// Timeouts those that hit codeMaxSteps or codeTimeout.
 	CodeErrors, StepLimits, Timeouts int64
 	// Latency is the time records took through the agent's pipeline and
-	// outputs (records from topics; not channel items or batches).
+	// outputs: each record of a fetch counts the fetch's mean (records from
+	// topics; not channel items).
 	Latency Histogram
 }
 

@@ -87,7 +87,7 @@ func (w *worker) send(ctx context.Context, d *engine.DestPlan, v interp.Value) (
 		if err != nil {
 			return nil, false, err
 		}
-		hs, err := recordHeaders(x)
+		hs, err := engine.HeadersOf(x)
 		if err != nil {
 			return nil, false, fmt.Errorf("headersSelector: %w", err)
 		}
@@ -126,7 +126,7 @@ func (w *worker) sendChannel(ctx context.Context, d *engine.DestPlan, v interp.V
 		if err != nil {
 			return nil, false, err
 		}
-		hs, err := recordHeaders(x)
+		hs, err := engine.HeadersOf(x)
 		if err != nil {
 			return nil, false, fmt.Errorf("headersSelector: %w", err)
 		}
@@ -169,35 +169,4 @@ func (w *worker) encode(name string, v interp.Value) ([]byte, error) {
 		return nil, err
 	}
 	return s.Append(nil, v)
-}
-
-// recordHeaders turns a headersSelector's dict (str to str, bytes or
-// None) into record headers.
-func recordHeaders(x interp.Value) ([]kafka.Header, error) {
-	if x == starlark.None {
-		return nil, nil
-	}
-	d, ok := x.(*starlark.Dict)
-	if !ok {
-		return nil, fmt.Errorf("returned %s, not a dict", x.Type())
-	}
-	hs := make([]kafka.Header, 0, d.Len())
-	for _, it := range d.Items() {
-		k, ok := starlark.AsString(it[0])
-		if !ok {
-			return nil, fmt.Errorf("header name %s is not a str", it[0].String())
-		}
-		h := kafka.Header{Key: k}
-		switch v := it[1].(type) {
-		case starlark.String:
-			h.Value = []byte(v)
-		case starlark.Bytes:
-			h.Value = []byte(v)
-		case starlark.NoneType:
-		default:
-			return nil, fmt.Errorf("header %q: %s is not str or bytes", k, v.Type())
-		}
-		hs = append(hs, h)
-	}
-	return hs, nil
 }

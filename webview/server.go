@@ -87,7 +87,7 @@ type Server struct {
 	prodMu sync.Mutex
 	prod   kafka.Producer // ingest of an app the runtime does not run
 
-	errLog limiter
+	errLog engine.LogLimiter
 
 	mu     sync.Mutex
 	srv    *http.Server
@@ -486,39 +486,12 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 
 // logError logs a failure, a few a second at most.
 func (s *Server) logError(msg string, args ...any) {
-	if ok, dropped := s.errLog.allow(time.Now()); ok {
+	if ok, dropped := s.errLog.Allow(time.Now()); ok {
 		if dropped > 0 {
 			args = append(args, "suppressed", dropped)
 		}
 		s.log.Warn(msg, args...)
 	}
-}
-
-// limiter lets a few events a second through.
-type limiter struct {
-	mu      sync.Mutex
-	window  time.Time
-	n       int
-	dropped int
-}
-
-// perSecond is how many events a limiter lets through a second.
-const perSecond = 5
-
-func (l *limiter) allow(now time.Time) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.window) >= time.Second {
-		l.window, l.n = now, 0
-	}
-	if l.n >= perSecond {
-		l.dropped++
-		return false, 0
-	}
-	l.n++
-	d := l.dropped
-	l.dropped = 0
-	return true, d
 }
 
 // producer returns the producer of ingest for an app the runtime does not

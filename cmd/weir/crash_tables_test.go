@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -447,65 +446,11 @@ func countDiffs(got, want map[string]int) string {
 // what the group has committed, so that weir has work in flight until the
 // load ends.
 func produceSentences(ctx context.Context, cl *kgo.Client, adm *kadm.Client, sentences []string) error {
-	const batch = 50
-	var (
-		mu    sync.Mutex
-		first error
-	)
-	done := func(_ *kgo.Record, err error) {
-		if err != nil {
-			mu.Lock()
-			if first == nil {
-				first = err
-			}
-			mu.Unlock()
-		}
-	}
-	pause := func(d time.Duration) error {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(d):
-			return nil
-		}
-	}
-	for start := 0; start < len(sentences); start += batch {
-		for int64(start)-groupCommitted(ctx, adm, tallyGroup, "sentences") > tallyWindow {
-			if err := pause(10 * time.Millisecond); err != nil {
-				return err
-			}
-		}
-		for i := start; i < min(start+batch, len(sentences)); i++ {
-			cl.Produce(ctx, &kgo.Record{Topic: "sentences", Key: fmt.Appendf(nil, "s%d", i), Value: []byte(sentences[i])}, done)
-		}
-		if err := cl.Flush(ctx); err != nil {
-			return err
-		}
-		mu.Lock()
-		err := first
-		mu.Unlock()
-		if err != nil {
-			return err
-		}
-		if err := pause(15 * time.Millisecond); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// groupCommitted is how many records of topic a group has committed (0
-// when it cannot be told).
-func groupCommitted(ctx context.Context, adm *kadm.Client, group, topic string) int64 {
-	got, err := adm.FetchOffsets(ctx, group)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	got.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == topic && o.Err == nil && o.At > 0 {
-			n += o.At
-		}
+	return feedPaced(ctx, cl, pacedLoad{
+		n: len(sentences), batch: 50, window: tallyWindow, pause: 15 * time.Millisecond,
+		committed: func() int64 { return groupCommitted(ctx, adm, tallyGroup, "sentences") },
+		record: func(i int) *kgo.Record {
+			return &kgo.Record{Topic: "sentences", Key: fmt.Appendf(nil, "s%d", i), Value: []byte(sentences[i])}
+		},
 	})
-	return n
 }

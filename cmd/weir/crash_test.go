@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -255,65 +254,11 @@ const loadWindow = 2000
 // pause after each, and waits before a batch while weir's group has
 // committed less than all but loadWindow of what was sent.
 func produceLoad(ctx context.Context, cl *kgo.Client, adm *kadm.Client, n int) error {
-	const batch = 250
-	var (
-		mu    sync.Mutex
-		first error
-	)
-	done := func(_ *kgo.Record, err error) {
-		if err != nil {
-			mu.Lock()
-			if first == nil {
-				first = err
-			}
-			mu.Unlock()
-		}
-	}
-	pause := func(d time.Duration) error {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(d):
-			return nil
-		}
-	}
-	for start := 0; start < n; start += batch {
-		for start-int(inputCommitted(ctx, adm)) > loadWindow {
-			if err := pause(10 * time.Millisecond); err != nil {
-				return err
-			}
-		}
-		for id := start; id < min(start+batch, n); id++ {
-			cl.Produce(ctx, &kgo.Record{Topic: "in", Key: []byte(idKey(id)), Value: fmt.Appendf(nil, `{"id": %d}`, id)}, done)
-		}
-		if err := cl.Flush(ctx); err != nil {
-			return err
-		}
-		mu.Lock()
-		err := first
-		mu.Unlock()
-		if err != nil {
-			return err
-		}
-		if err := pause(20 * time.Millisecond); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// inputCommitted is how many records of topic in weir's group has
-// committed (0 when it cannot be told).
-func inputCommitted(ctx context.Context, adm *kadm.Client) int64 {
-	got, err := adm.FetchOffsets(ctx, crashGroup)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	got.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == "in" && o.Err == nil && o.At > 0 {
-			n += o.At
-		}
+	return feedPaced(ctx, cl, pacedLoad{
+		n: n, batch: 250, window: loadWindow, pause: 20 * time.Millisecond,
+		committed: func() int64 { return groupCommitted(ctx, adm, crashGroup, "in") },
+		record: func(id int) *kgo.Record {
+			return &kgo.Record{Topic: "in", Key: []byte(idKey(id)), Value: fmt.Appendf(nil, `{"id": %d}`, id)}
+		},
 	})
-	return n
 }

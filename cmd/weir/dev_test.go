@@ -19,26 +19,9 @@ import (
 func TestDevRunsASample(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	outR, outW := io.Pipe()
-	var stderr strings.Builder
-	errOut := &syncWriter{b: &stderr}
-	exit := make(chan int, 1)
-	go func() {
-		code := runAppsContext(runCtx, "dev", []string{"--data-dir", t.TempDir(), "--web-port", "0", "--api-addr", "off", "../../samples/enrich-and-route"}, outW, errOut, true)
-		outW.Close()
-		exit <- code
-	}()
-	line, err := bufio.NewReader(outR).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no broker address printed (%v); stderr:\n%s", err, errOut.String())
-	}
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "weir dev: embedded broker at ")
-	if !ok {
-		t.Fatalf("first line %q", line)
-	}
-	go io.Copy(io.Discard, outR)
+	dev := startDev(t, ctx, "../../samples/enrich-and-route")
+	defer dev.stop()
+	addr, errOut := dev.addr, dev.errOut
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("orders-enriched"),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -73,13 +56,62 @@ func TestDevRunsASample(t *testing.T) {
 			seen[v.ID] = true
 		})
 	}
-	stop()
-	if code := <-exit; code != exitOK {
+	if code := dev.stop(); code != exitOK {
 		t.Errorf("exit %d; stderr:\n%s", code, errOut.String())
 	}
 	if out := errOut.String(); !strings.Contains(out, "msg=stopped") {
 		t.Errorf("no clean stop logged:\n%s", out)
 	}
+}
+
+// devRun is a weir dev started by startDev.
+type devRun struct {
+	addr   string      // the embedded broker's
+	errOut *syncWriter // its stderr so far
+	lines  chan string // what it prints after the broker's address
+	stop   func() int  // stops it and returns its exit code
+}
+
+// startDev runs weir dev (free web ports, no control API) with args and
+// waits for the broker address it prints first.
+func startDev(t *testing.T, ctx context.Context, args ...string) *devRun {
+	t.Helper()
+	runCtx, cancel := context.WithCancel(ctx)
+	outR, outW := io.Pipe()
+	d := &devRun{errOut: &syncWriter{b: &strings.Builder{}}, lines: make(chan string, 16)}
+	exit := make(chan int, 1)
+	go func() {
+		code := runAppsContext(runCtx, "dev", append([]string{"--data-dir", t.TempDir(), "--web-port", "0", "--api-addr", "off"}, args...), outW, d.errOut, true)
+		outW.Close()
+		exit <- code
+	}()
+	var once sync.Once
+	code := 0
+	d.stop = func() int {
+		once.Do(func() { cancel(); code = <-exit })
+		return code
+	}
+	out := bufio.NewScanner(outR)
+	if !out.Scan() {
+		d.stop()
+		t.Fatalf("no broker address printed; stderr:\n%s", d.errOut.String())
+	}
+	addr, ok := strings.CutPrefix(strings.TrimSpace(out.Text()), "weir dev: embedded broker at ")
+	if !ok {
+		d.stop()
+		t.Fatalf("first line %q", out.Text())
+	}
+	d.addr = addr
+	go func() {
+		for out.Scan() {
+			select {
+			case d.lines <- out.Text():
+			default: // nobody reads: drop
+			}
+		}
+		io.Copy(io.Discard, outR)
+	}()
+	return d
 }
 
 // syncWriter lets the runtime's goroutines log into one builder.

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,35 +16,19 @@ import (
 func TestDevServesWordCount(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	outR, outW := io.Pipe()
-	var stderr strings.Builder
-	errOut := &syncWriter{b: &stderr}
-	exit := make(chan int, 1)
-	go func() {
-		code := runAppsContext(runCtx, "dev", []string{"--data-dir", t.TempDir(), "--web-port", "0", "--api-addr", "off", "../../samples/word-count"}, outW, errOut, true)
-		outW.Close()
-		exit <- code
-	}()
-	out := bufio.NewReader(outR)
-	line, err := out.ReadString('\n')
-	if err != nil {
-		t.Fatalf("no broker address printed (%v); stderr:\n%s", err, errOut.String())
-	}
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "weir dev: embedded broker at ")
-	if !ok {
-		t.Fatalf("first line %q", line)
-	}
-	line, err = out.ReadString('\n')
-	if err != nil {
-		t.Fatalf("no web server printed (%v); stderr:\n%s", err, errOut.String())
+	dev := startDev(t, ctx, "../../samples/word-count")
+	defer dev.stop()
+	addr, errOut := dev.addr, dev.errOut
+	var line string
+	select {
+	case line = <-dev.lines:
+	case <-ctx.Done():
+		t.Fatalf("no web server printed; stderr:\n%s", errOut.String())
 	}
 	web, ok := strings.CutPrefix(strings.TrimSpace(line), "weir dev: app word-count serves ")
 	if !ok {
 		t.Fatalf("second line %q", line)
 	}
-	go io.Copy(io.Discard, outR)
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
@@ -90,8 +72,7 @@ func TestDevServesWordCount(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	stop()
-	if code := <-exit; code != exitOK {
+	if code := dev.stop(); code != exitOK {
 		t.Errorf("exit %d; stderr:\n%s", code, errOut.String())
 	}
 	if out := errOut.String(); !strings.Contains(out, "msg=stopped") {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,34 +83,6 @@ func (c *configMap) update(t *testing.T, files map[string]string) {
 	}
 }
 
-// startDev runs weir dev on a folder and returns the broker address, the
-// stderr so far, and a stop function that returns the exit code.
-func startDev(t *testing.T, ctx context.Context, args ...string) (string, *syncWriter, func() int) {
-	t.Helper()
-	runCtx, stop := context.WithCancel(ctx)
-	outR, outW := io.Pipe()
-	var stderr strings.Builder
-	errOut := &syncWriter{b: &stderr}
-	exit := make(chan int, 1)
-	go func() {
-		code := runAppsContext(runCtx, "dev", append([]string{"--data-dir", t.TempDir(), "--web-port", "0", "--api-addr", "off"}, args...), outW, errOut, true)
-		outW.Close()
-		exit <- code
-	}()
-	line, err := bufio.NewReader(outR).ReadString('\n')
-	if err != nil {
-		stop()
-		t.Fatalf("no broker address printed (%v); stderr:\n%s", err, errOut.String())
-	}
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "weir dev: embedded broker at ")
-	if !ok {
-		stop()
-		t.Fatalf("first line %q", line)
-	}
-	go io.Copy(io.Discard, outR)
-	return addr, errOut, func() int { stop(); return <-exit }
-}
-
 // tagOf sends i and returns what the app made of it.
 func tagOf(t *testing.T, ctx context.Context, cl *kgo.Client, i int, errOut *syncWriter) string {
 	t.Helper()
@@ -159,7 +129,8 @@ func TestDevReloadsAConfigMap(t *testing.T) {
 	defer cancel()
 	cm := &configMap{dir: t.TempDir()}
 	cm.update(t, map[string]string{"app.yaml": strings.ReplaceAll(reloadManifest, "TAG", "one")})
-	addr, errOut, stop := startDev(t, ctx, cm.dir)
+	dev := startDev(t, ctx, cm.dir)
+	addr, errOut, stop := dev.addr, dev.errOut, dev.stop
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("hot-out"),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -202,7 +173,8 @@ func TestDevReloadsByPolling(t *testing.T) {
 	if err := os.WriteFile(file, []byte(strings.ReplaceAll(reloadManifest, "TAG", "one")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr, errOut, stop := startDev(t, ctx, "--watch", "poll", "--poll-interval", "100ms", dir)
+	dev := startDev(t, ctx, "--watch", "poll", "--poll-interval", "100ms", dir)
+	addr, errOut, stop := dev.addr, dev.errOut, dev.stop
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("hot-out"),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {

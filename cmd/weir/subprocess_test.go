@@ -423,3 +423,79 @@ func readToEnd(t testing.TB, ctx context.Context, addrs []string, topic string, 
 	}
 	return out
 }
+
+// pacedLoad is a load fed at weir's pace: n records, made by record, sent
+// in batches with a pause after each, and held back while more than window
+// of them wait for weir's group to commit them.
+type pacedLoad struct {
+	n, batch  int
+	window    int64
+	pause     time.Duration
+	committed func() int64
+	record    func(i int) *kgo.Record
+}
+
+// feedPaced sends a paced load, so that weir has work in flight until the
+// load ends, however fast or slow it runs.
+func feedPaced(ctx context.Context, cl *kgo.Client, l pacedLoad) error {
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	done := func(_ *kgo.Record, err error) {
+		if err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}
+	}
+	pause := func(d time.Duration) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+			return nil
+		}
+	}
+	for start := 0; start < l.n; start += l.batch {
+		for int64(start)-l.committed() > l.window {
+			if err := pause(10 * time.Millisecond); err != nil {
+				return err
+			}
+		}
+		for i := start; i < min(start+l.batch, l.n); i++ {
+			cl.Produce(ctx, l.record(i), done)
+		}
+		if err := cl.Flush(ctx); err != nil {
+			return err
+		}
+		mu.Lock()
+		err := first
+		mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if err := pause(l.pause); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// groupCommitted is how many records of topic a group has committed (0
+// when it cannot be told).
+func groupCommitted(ctx context.Context, adm *kadm.Client, group, topic string) int64 {
+	got, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	got.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic && o.Err == nil && o.At > 0 {
+			n += o.At
+		}
+	})
+	return n
+}
